@@ -1,0 +1,171 @@
+"""The search-space interface shared by every benchmark space and by user spaces."""
+
+from __future__ import annotations
+
+import ast
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import InvalidArchitectureError
+from .graph import ArchGraph
+
+
+class SearchSpace(ABC):
+    """A NAS search space: parse/print architectures, graph and model views, sampling.
+
+    Subclasses implement the ``_from_string`` and ``_from_sequence`` parsers and the
+    abstract views; :meth:`parse` dispatches any accepted input form to them.
+    Architectures are immutable, hashable values (one frozen dataclass per space), so
+    ``parse(to_string(a)) == a`` is a plain equality.
+    """
+
+    name: ClassVar[str]
+    #: Candidate operations in the order of the space's integer op ids (NASLib tuples).
+    ops: ClassVar[tuple[str, ...]]
+    #: The Python type of this space's architectures.
+    arch_type: ClassVar[type]
+
+    # -- parsing -----------------------------------------------------------------------------
+    def parse(self, x: Any) -> Any:
+        """Return the architecture described by ``x``.
+
+        Accepted forms are listed in each space's docstring; all spaces accept their own
+        architecture objects, their official string and their NASLib tuple, either as a
+        tuple/list or as its ``str``.
+
+        Raises
+        ------
+        InvalidArchitectureError
+            If ``x`` is malformed or not an architecture of this space; the message says why.
+        """
+        if isinstance(x, self.arch_type):
+            return x
+        if isinstance(x, str):
+            text = x.strip()
+            if not text:
+                raise InvalidArchitectureError(f"{self.name}: empty architecture string")
+            if text[0] in "([":
+                return self._from_sequence(literal(text, self.name))
+            return self._from_string(text)
+        if isinstance(x, np.ndarray):
+            x = x.tolist()
+        if isinstance(x, Sequence) and not isinstance(x, (bytes, bytearray)):
+            return self._from_sequence(x)
+        if isinstance(x, dict):
+            return self._from_mapping(x)
+        raise InvalidArchitectureError(
+            f"{self.name}: cannot parse an object of type {type(x).__name__} as an architecture"
+        )
+
+    @abstractmethod
+    def _from_string(self, text: str) -> Any:
+        """Parse the space's official string form."""
+
+    @abstractmethod
+    def _from_sequence(self, seq: Sequence) -> Any:
+        """Parse a NASLib tuple (or list, or nested lists) form."""
+
+    def _from_mapping(self, mapping: dict) -> Any:
+        raise InvalidArchitectureError(f"{self.name}: architectures cannot be given as a dict")
+
+    def check(self, arch: Any) -> Any:
+        """Return ``arch`` if it is an architecture object of this space, else raise."""
+        if not isinstance(arch, self.arch_type):
+            raise InvalidArchitectureError(
+                f"{self.name}: expected a {self.arch_type.__name__}, got "
+                f"{type(arch).__name__} {arch!r:.80}; use space.parse(...) first"
+            )
+        return arch
+
+    # -- views ---------------------------------------------------------------------------------
+    @abstractmethod
+    def to_string(self, arch: Any) -> str:
+        """The official string form."""
+
+    @abstractmethod
+    def to_tuple(self, arch: Any) -> tuple:
+        """The NASLib tuple form (the keys of the NAS-Bench-Suite-Zero JSON files)."""
+
+    def to_graph(self, arch: Any) -> ArchGraph:
+        """The node-labelled DAG of a one-cell space (see :class:`ArchGraph`)."""
+        graphs = self.to_graphs(arch)
+        if len(graphs) != 1:
+            raise NotImplementedError(
+                f"{self.name} architectures have {len(graphs)} graphs "
+                f"({', '.join(graphs)}); use to_graphs()"
+            )
+        return next(iter(graphs.values()))
+
+    @abstractmethod
+    def to_graphs(self, arch: Any) -> dict[str, ArchGraph]:
+        """One ArchGraph per cell, keyed by the cell's name (``"cell"`` for one-cell spaces)."""
+
+    @abstractmethod
+    def to_model(self, arch: Any, num_classes: int = 10, **kwargs: Any):
+        """Build the benchmark's ``torch.nn.Module`` for ``arch``."""
+
+    # -- sampling ------------------------------------------------------------------------------
+    @abstractmethod
+    def sample(self, n: int, seed: int = 0) -> list:
+        """``n`` architectures drawn uniformly from the space (with replacement)."""
+
+    @abstractmethod
+    def mutate(self, arch: Any, seed: int = 0) -> Any:
+        """A random neighbour of ``arch`` that differs from it and is valid."""
+
+    def enumerate(self) -> list:
+        """Every architecture of the space (only for small spaces)."""
+        raise NotImplementedError(f"{self.name} is too large to enumerate")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def literal(text: str, where: str) -> Any:
+    """``ast.literal_eval`` that raises :class:`InvalidArchitectureError` on bad syntax."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise InvalidArchitectureError(
+            f"{where}: malformed architecture literal {text[:80]!r}: {exc}"
+        ) from None
+
+
+def as_int(value: Any, where: str) -> int:
+    """An integer from an int-like value (bool and non-integral floats are rejected)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidArchitectureError(f"{where}: expected an integer, got a bool {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise InvalidArchitectureError(f"{where}: expected an integer, got {value!r:.40}")
+
+
+def op_from_id(ops: Sequence[str], value: Any, where: str) -> str:
+    """Op name for an integer op id, with a clear error for an unknown id."""
+    i = as_int(value, where)
+    if not 0 <= i < len(ops):
+        raise InvalidArchitectureError(
+            f"{where}: unknown op id {i}; valid ids are 0..{len(ops) - 1} ({', '.join(ops)})"
+        )
+    return ops[i]
+
+
+def check_op(ops: Sequence[str], name: Any, where: str) -> str:
+    """``name`` if it is a known op, else a clear error listing the valid ones."""
+    if not isinstance(name, str) or name not in ops:
+        raise InvalidArchitectureError(
+            f"{where}: unknown op {name!r:.40}; valid ops are {', '.join(ops)}"
+        )
+    return name
+
+
+def rng_for(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A NumPy generator from a seed or an existing generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)

@@ -1,0 +1,239 @@
+"""ArchGraph: the one labelled-DAG form every graph encoder works on.
+
+Conventions
+-----------
+* Operations live on **nodes**. An edge-labelled cell (NB201, TNB101-micro, DARTS) becomes a
+  node-labelled DAG by turning every operation edge into a node.
+* Node 0 is the input, the last node is the output. Their ops are ``"input"`` and ``"output"``
+  unless a space documents otherwise.
+* ``adjacency[i, j] == 1`` means an edge from node ``i`` to node ``j``. Nodes are stored in a
+  topological order, so the matrix is strictly upper triangular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InvalidArchitectureError
+
+INPUT = "input"
+OUTPUT = "output"
+
+
+@dataclass(frozen=True, eq=False)
+class ArchGraph:
+    """A node-labelled directed acyclic graph.
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (n, n)
+        0/1 matrix; ``adjacency[i, j] = 1`` for an edge ``i -> j``. Must be strictly upper
+        triangular (nodes in topological order).
+    ops : sequence of str, length n
+        Operation of every node; ``ops[0]`` is the input, ``ops[-1]`` the output.
+    """
+
+    adjacency: np.ndarray
+    ops: tuple[str, ...] = field()
+
+    def __post_init__(self) -> None:
+        adj = np.asarray(self.adjacency)
+        if adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
+            raise InvalidArchitectureError(
+                f"adjacency must be a square matrix, got shape {adj.shape}"
+            )
+        if not np.isin(adj, (0, 1)).all():
+            raise InvalidArchitectureError("adjacency entries must be 0 or 1")
+        n = adj.shape[0]
+        if n < 2:
+            raise InvalidArchitectureError(f"a graph needs at least input and output, got {n} node(s)")
+        ops = tuple(self.ops)
+        if len(ops) != n:
+            raise InvalidArchitectureError(
+                f"{len(ops)} ops given for a {n}x{n} adjacency matrix"
+            )
+        if not all(isinstance(o, str) and o for o in ops):
+            raise InvalidArchitectureError(f"ops must be non-empty strings, got {ops!r}")
+        if np.tril(adj).any():
+            bad = tuple(int(v) for v in np.argwhere(np.tril(adj))[0])
+            raise InvalidArchitectureError(
+                f"adjacency is not strictly upper triangular (edge {bad[0]}->{bad[1]}): "
+                "nodes must be in topological order and the graph acyclic"
+            )
+        adj = adj.astype(np.uint8)
+        adj.setflags(write=False)
+        object.__setattr__(self, "adjacency", adj)
+        object.__setattr__(self, "ops", ops)
+
+    # -- basic views -------------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ops)
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        """All edges ``(i, j)`` in row-major order."""
+        return [(int(i), int(j)) for i, j in zip(*np.nonzero(self.adjacency))]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ArchGraph):
+            return NotImplemented
+        return self.ops == other.ops and np.array_equal(self.adjacency, other.adjacency)
+
+    def __hash__(self) -> int:
+        return hash((self.ops, self.adjacency.tobytes()))
+
+    def __repr__(self) -> str:
+        return f"ArchGraph(n_nodes={self.n_nodes}, edges={self.edges}, ops={list(self.ops)})"
+
+    # -- reachability --------------------------------------------------------------------------
+    def live_nodes(self) -> np.ndarray:
+        """Boolean mask of nodes on some input -> output path."""
+        adj = self.adjacency.astype(bool)
+        n = self.n_nodes
+        from_in = np.zeros(n, bool)
+        from_in[0] = True
+        for j in range(1, n):
+            from_in[j] = bool((adj[:, j] & from_in).any())
+        to_out = np.zeros(n, bool)
+        to_out[-1] = True
+        for i in range(n - 2, -1, -1):
+            to_out[i] = bool((adj[i, :] & to_out).any())
+        return from_in & to_out
+
+    def is_connected(self) -> bool:
+        """True if the output can be reached from the input."""
+        return bool(self.live_nodes()[-1])
+
+    def prune(self) -> ArchGraph:
+        """Drop every node that is not on an input -> output path (NAS-Bench-101's rule).
+
+        If the output is unreachable the result is the two-node graph input, output with no
+        edge, which encoders treat as an empty (zero) network.
+        """
+        keep = self.live_nodes()
+        if not keep[-1]:
+            return ArchGraph(np.zeros((2, 2), np.uint8), (self.ops[0], self.ops[-1]))
+        idx = np.flatnonzero(keep)
+        return ArchGraph(self.adjacency[np.ix_(idx, idx)], tuple(self.ops[i] for i in idx))
+
+    # -- structural helpers used by encoders ---------------------------------------------------
+    def canonical_hash(self) -> str:
+        """A hash equal for isomorphic graphs (NAS-Bench-101's Weisfeiler-Lehman hash).
+
+        Labels are iteratively refined with the sorted labels of in- and out-neighbours;
+        input and output keep distinct labels, so the hash is invariant to the order of the
+        intermediate nodes.
+        """
+        import hashlib
+
+        adj = self.adjacency
+        n = self.n_nodes
+        labels = [hashlib.md5(op.encode()).hexdigest() for op in self.ops]
+        for _ in range(n):
+            new = []
+            for v in range(n):
+                ins = sorted(labels[u] for u in np.flatnonzero(adj[:, v]))
+                outs = sorted(labels[w] for w in np.flatnonzero(adj[v, :]))
+                new.append(
+                    hashlib.md5(("|".join(ins) + "#" + "|".join(outs) + "#" + labels[v]).encode())
+                    .hexdigest()
+                )
+            labels = new
+        return hashlib.md5("".join(sorted(labels)).encode()).hexdigest()
+
+    @classmethod
+    def from_edges(
+        cls, n_nodes: int, edges: Sequence[tuple[int, int]], ops: Sequence[str]
+    ) -> ArchGraph:
+        """Build from an edge list ``[(src, dst), ...]``."""
+        adj = np.zeros((n_nodes, n_nodes), np.uint8)
+        for i, j in edges:
+            if not (0 <= i < n_nodes and 0 <= j < n_nodes):
+                raise InvalidArchitectureError(f"edge ({i}, {j}) out of range for {n_nodes} nodes")
+            adj[i, j] = 1
+        return cls(adj, tuple(ops))
+
+
+def edge_cell_to_graph(
+    edge_ops: Sequence[tuple[int, int, str]],
+    n_cell_nodes: int,
+    drop_ops: Sequence[str] = ("none",),
+    n_inputs: int = 1,
+    input_names: Sequence[str] | None = None,
+) -> ArchGraph:
+    """Turn an edge-labelled cell into a node-labelled ArchGraph.
+
+    Parameters
+    ----------
+    edge_ops : sequence of (src, dst, op)
+        Cell edges between the cell's own nodes ``0 .. n_cell_nodes-1``. Nodes
+        ``0 .. n_inputs-1`` are inputs; the last cell node is the output. Every edge whose op
+        is in ``drop_ops`` is removed (``none`` carries nothing).
+    n_cell_nodes : int
+        Number of nodes of the edge-labelled cell (NB201: 4).
+    n_inputs : int
+        Number of input nodes (DARTS: 2). The graph's node 0 is a single ``input`` node when
+        ``n_inputs == 1``; with several inputs they become nodes named ``input_names``
+        and all of them are children of no one (node 0 is the first input).
+    Returns
+    -------
+    ArchGraph
+        Nodes: the inputs, then one node per kept edge in the order given, then ``output``.
+        Edges: input/op node -> op node when the op's source cell node is the other's
+        destination; op nodes ending at the cell output -> ``output``. Nodes not on an
+        input -> output path are pruned.
+    """
+    kept = [(s, d, op) for s, d, op in edge_ops if op not in drop_ops]
+    names = list(input_names) if input_names is not None else (
+        [INPUT] if n_inputs == 1 else [f"{INPUT}{k}" for k in range(n_inputs)]
+    )
+    n = n_inputs + len(kept) + 1
+    adj = np.zeros((n, n), np.uint8)
+    out_node = n_cell_nodes - 1
+    for a, (s, _, _) in enumerate(kept):
+        dst_a = n_inputs + a
+        if s < n_inputs:
+            adj[s, dst_a] = 1
+        for b, (_, d2, _) in enumerate(kept):
+            if d2 == s:
+                adj[n_inputs + b, dst_a] = 1
+    for a, (_, d, _) in enumerate(kept):
+        if d == out_node:
+            adj[n_inputs + a, n - 1] = 1
+    ops = [*names, *(op for _, _, op in kept), OUTPUT]
+    graph = ArchGraph(_topo_upper(adj, n_inputs), tuple(ops))
+    return _prune_multi_input(graph, n_inputs)
+
+
+def _topo_upper(adj: np.ndarray, n_inputs: int) -> np.ndarray:
+    """Edges between op nodes follow cell-node order, which is topological when the kept
+    edges are listed in order of their destination. Reorder defensively if not."""
+    if not np.tril(adj).any():
+        return adj
+    raise InvalidArchitectureError(
+        "edge list must be ordered by destination node so that op nodes are topological"
+    )
+
+
+def _prune_multi_input(graph: ArchGraph, n_inputs: int) -> ArchGraph:
+    """Prune like :meth:`ArchGraph.prune` but treat every input node as a source."""
+    if n_inputs == 1:
+        return graph.prune()
+    adj = graph.adjacency.astype(bool)
+    n = graph.n_nodes
+    from_in = np.zeros(n, bool)
+    from_in[:n_inputs] = True
+    for j in range(n_inputs, n):
+        from_in[j] = bool((adj[:, j] & from_in).any())
+    to_out = np.zeros(n, bool)
+    to_out[-1] = True
+    for i in range(n - 2, -1, -1):
+        to_out[i] = bool((adj[i, :] & to_out).any())
+    keep = from_in & to_out
+    keep[:n_inputs] = True  # inputs always stay so that graphs of one space align
+    idx = np.flatnonzero(keep)
+    return ArchGraph(graph.adjacency[np.ix_(idx, idx)], tuple(graph.ops[i] for i in idx))

@@ -1,0 +1,1 @@
+"""PyTorch builders of the benchmark networks (imported lazily by ``Space.to_model``)."""
