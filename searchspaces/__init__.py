@@ -8,16 +8,24 @@
 """
 
 from .base import SearchSpace
+from .benchmarks import Benchmark, list_benchmarks, load_archs, load_benchmark
+from .data import download, find_data_dir
 from .errors import BenchmarkDataError, DataNotFoundError, InvalidArchitectureError
 from .graph import ArchGraph
 from .registry import get_space, list_spaces
 
 __all__ = [
     "ArchGraph",
+    "Benchmark",
     "BenchmarkDataError",
     "DataNotFoundError",
     "InvalidArchitectureError",
     "SearchSpace",
+    "download",
+    "find_data_dir",
     "get_space",
+    "list_benchmarks",
     "list_spaces",
+    "load_archs",
+    "load_benchmark",
 ]

@@ -257,9 +257,13 @@ class TNB101MicroSpace(Cell6Space):
         d = [str(self.ops.index(o)) for o in self.check(arch).ops]
         return f"{self.skeleton}-{d[0]}_{''.join(d[1:3])}_{''.join(d[3:])}"
 
-    def to_model(self, arch: TNB101MicroArch, num_classes: int = 75, task: str | None = None,
-                 **kwargs: Any):
-        """The TransNAS-Bench-101 micro network; see :mod:`searchspaces.models.tnb101`."""
+    def to_model(self, arch: TNB101MicroArch, num_classes: int | None = None,
+                 task: str | None = None, **kwargs: Any):
+        """The TransNAS-Bench-101 micro network; see :mod:`searchspaces.models.tnb101`.
+
+        ``task`` is a TransNAS-Bench-101 task (``None``: ``"class_object"``); ``num_classes``
+        defaults to the task's own output count (class_object 100, class_scene 63, ...).
+        """
         from .models.tnb101 import build_micro
 
         return build_micro(self.check(arch), num_classes=num_classes, task=task, **kwargs)

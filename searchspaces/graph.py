@@ -49,7 +49,9 @@ class ArchGraph:
             raise InvalidArchitectureError("adjacency entries must be 0 or 1")
         n = adj.shape[0]
         if n < 2:
-            raise InvalidArchitectureError(f"a graph needs at least input and output, got {n} node(s)")
+            raise InvalidArchitectureError(
+                f"a graph needs at least input and output, got {n} node(s)"
+            )
         ops = tuple(self.ops)
         if len(ops) != n:
             raise InvalidArchitectureError(

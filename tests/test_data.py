@@ -1,0 +1,195 @@
+"""Data directory search, download, and benchmark loading (real files and corrupt ones)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchspaces import (
+    BenchmarkDataError,
+    DataNotFoundError,
+    find_data_dir,
+    load_benchmark,
+)
+from searchspaces import data as data_mod
+
+# -- search order ------------------------------------------------------------------------------
+
+
+def test_argument_wins_and_missing_dir_names_places(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASPERF_DATA", str(tmp_path / "env"))
+    assert find_data_dir(tmp_path) == tmp_path
+    with pytest.raises(DataNotFoundError) as exc:
+        find_data_dir(tmp_path / "nope")
+    assert str(tmp_path / "nope") in str(exc.value) and "nasperf data download" in str(exc.value)
+
+
+def test_env_var_then_cwd_then_cache(tmp_path, monkeypatch):
+    env, cwd, cache = tmp_path / "env", tmp_path / "cwd", tmp_path / "cache"
+    for d in (env, cwd / "data", cache / "nasperf" / "data"):
+        (d / "x").mkdir(parents=True)
+        (d / "x" / "f.csv").write_text("a\n1\n")
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("NASPERF_DATA", str(env))
+    assert find_data_dir(need="x/f.csv") == env
+    monkeypatch.delenv("NASPERF_DATA")
+    assert find_data_dir(need="x/f.csv") == cwd / "data"
+    (cwd / "data" / "x" / "f.csv").unlink()
+    # the shared checkout directory may hold other files, but not x/f.csv
+    assert find_data_dir(need="x/f.csv") == cache / "nasperf" / "data"
+
+
+# -- download from a local file server -----------------------------------------------------------
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+
+    class Quiet(handler.func):  # type: ignore[misc, name-defined]
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_download_verifies_checksum_and_is_idempotent(file_server, tmp_path, monkeypatch):
+    root, url = file_server
+    payload = b'{"0": "(1, 2, 3, 4)"}'
+    (root / "a.json").write_bytes(payload)
+    entry = data_mod.DataFile("archs/archs_transbench101_macro.json", url + "a.json",
+                              hashlib.sha256(payload).hexdigest(), len(payload), "MIT")
+    monkeypatch.setattr(data_mod, "MANIFEST", (entry,))
+    dest = tmp_path / "dest"
+    [path] = data_mod.download(dest, progress=False)
+    assert path.read_bytes() == payload
+    (root / "a.json").write_bytes(b"changed")  # already present with the right checksum
+    assert data_mod.download(dest, progress=False)[0].read_bytes() == payload
+    with pytest.raises(BenchmarkDataError, match="checksum mismatch"):
+        data_mod.download(dest, progress=False, force=True)
+    assert path.read_bytes() == payload and not list(dest.rglob("*.part"))
+    with pytest.raises(ValueError, match="unknown data file"):
+        data_mod.download(dest, files=["nope.csv"])
+
+
+def test_manifest_matches_local_files(data_dir):
+    for entry in data_mod.MANIFEST:
+        p = data_dir / entry.path
+        assert p.stat().st_size == entry.size, entry.path
+        assert data_mod.sha256sum(p) == entry.sha256, entry.path
+
+
+# -- corrupt files -------------------------------------------------------------------------------
+
+
+def _copy_layout(src: Path, dst: Path, rel: str, content: bytes | None = None) -> None:
+    (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+    (dst / rel).write_bytes(content if content is not None else (src / rel).read_bytes())
+
+
+def test_truncated_json_is_reported(tmp_path):
+    rel = "nas-bench-suite-zero/zc_nasbench201.json"
+    _copy_layout(tmp_path, tmp_path, rel, b'{"cifar10": {"(0, 0, 0')
+    with pytest.raises(BenchmarkDataError, match="corrupt or truncated JSON"):
+        load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc")
+
+
+def test_bad_arch_key_in_json_is_reported(tmp_path):
+    rel = "nas-bench-suite-zero/zc_nasbench201.json"
+    _copy_layout(tmp_path, tmp_path, rel,
+                 b'{"cifar10": {"(0, 9, 0, 0, 0, 0)": {"val_accuracy": 1.0}}}')
+    with pytest.raises(BenchmarkDataError, match=r"row 0: .*unknown op id 9"):
+        load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc")
+
+
+def test_csv_missing_column_and_non_numeric(tmp_path):
+    rel = "tnb101-micro-graf/tnb101_micro_valid_nets.csv"
+    _copy_layout(tmp_path, tmp_path, rel, b'net,acc\n"(1, 1, 1, 1, 1, 1)",3\n')
+    with pytest.raises(BenchmarkDataError, match="missing column"):
+        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
+    _copy_layout(tmp_path, tmp_path, rel, b'net,val_accs,snip\n"(1, 1, 1, 1, 1, 1)",3,abc\n')
+    with pytest.raises(BenchmarkDataError, match="non-numeric value 'abc'"):
+        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
+
+
+def test_sentinels_become_nan(tmp_path):
+    rel = "tnb101-micro-graf/tnb101_micro_valid_nets.csv"
+    _copy_layout(tmp_path, tmp_path, rel,
+                 b'net,val_accs,snip,jacov\n"(1, 1, 1, 1, 1, 1)",3,1.5,-100000000.0\n'
+                 b'"(1, 2, 1, 1, 1, 1)",4,2.5,inf\n')
+    b = load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
+    assert np.isnan(b.proxies["jacov"]).all() and b.meta["n_sentinels"] == 2
+    assert b.y.tolist() == [3.0, 4.0]
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="no labelled benchmark"):
+        load_benchmark("nb301")
+    with pytest.raises(ValueError, match="unknown nb201 dataset"):
+        load_benchmark("nb201", "mnist")
+    with pytest.raises(ValueError, match="unknown tnb101_micro task"):
+        load_benchmark("tnb101_micro", "cifar10")
+
+
+# -- real files --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset,source,n", [
+    ("cifar10", "graf", 9445), ("ImageNet16-120", "graf", 9445), ("cifar100", "graf", 9445),
+    ("cifar10", "zc", 724), ("cifar100", "zc", 725), ("ImageNet16-120", "zc", 724),
+    ("cifar10", "full", 15625),
+])
+def test_nb201_loads(data_dir, dataset, source, n):
+    b = load_benchmark("nb201", dataset, data_dir=data_dir, source=source)
+    assert len(b.archs) == len(b.y) == len(b.frame) == n
+    assert np.isfinite(b.y).all()
+    assert b.frame.index.is_unique and b.frame.index[0].startswith("|")
+    assert {"test_accuracy", "hw_edgegpu_latency"} <= set(b.frame.columns)
+    if source != "full":
+        assert {"snip", "synflow", "params"} <= set(b.proxies.columns)
+        assert not (b.proxies.abs() >= 1e8).any().any()
+    if source == "graf":
+        space = b.space
+        assert all(space.is_canonical(a) for a in b.archs)
+
+
+def test_nb201_graf_val_accuracy_matches_zc_json(data_dir):
+    g = load_benchmark("nb201", "cifar10", data_dir=data_dir, source="graf").frame
+    z = load_benchmark("nb201", "cifar10", data_dir=data_dir, source="zc").frame
+    common = g.index.intersection(z.index)
+    assert len(common) > 300
+    assert np.allclose(g.loc[common, "params"], z.loc[common, "params"])
+
+
+def test_targets(data_dir):
+    b = load_benchmark("nb201", "cifar10", data_dir=data_dir, target="hw_edgegpu_latency")
+    assert b.target == "hw_edgegpu_latency" and (b.y > 0).all()
+    with pytest.raises(ValueError, match="unknown target"):
+        load_benchmark("nb201", "cifar10", data_dir=data_dir, target="nope")
+
+
+@pytest.mark.parametrize("task", ["class_scene", "class_object", "autoencoder", "normal",
+                                  "jigsaw", "room_layout", "segmentsemantic"])
+def test_tnb101_micro_tasks(data_dir, task):
+    b = load_benchmark("tnb101_micro", task, data_dir=data_dir)
+    assert len(b) == 711 and np.isfinite(b.y).all()
+
+
+def test_nb101_loads(data_dir):
+    pytest.importorskip("searchspaces.nb101")
+    b = load_benchmark("nb101", data_dir=data_dir)
+    assert len(b) == 500 and np.isfinite(b.y).all()
