@@ -1,0 +1,193 @@
+"""The predictor benchmark: a grid of feature sets x predictors x train sizes x seeds.
+
+Protocol (the literature's, e.g. White et al. 2021, GRAF): for every seed draw a random
+training set of ``n`` architectures from the benchmark, fit on it, and score the prediction
+on **all** other architectures (``test="rest"``), or on a random subset of them of a given
+size. Every predictor and feature set sees the same splits. One row per
+(features, predictor, train size, seed) with every metric of :mod:`eval.metrics` and the
+fit / predict wall times; rows are appended to ``results.csv`` as they finish, so an
+interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from searchspaces import Benchmark, load_benchmark
+
+from .features import build_features
+
+log = logging.getLogger(__name__)
+
+KEY = ["space", "dataset", "source", "target", "features", "predictor", "train_size", "seed"]
+
+
+def split(n_total: int, train_size: int, seed: int, test: str | int = "rest"
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a random training set and of its test set (the rest, or a subset of it)."""
+    if not 0 < train_size < n_total:
+        raise ValueError(f"train size {train_size} must be in 1..{n_total - 1}")
+    perm = np.random.default_rng(seed).permutation(n_total)
+    train, rest = perm[:train_size], perm[train_size:]
+    if test != "rest":
+        rest = rest[: int(test)]
+    return np.sort(train), np.sort(rest)
+
+
+def _make_predictor(name: str, seed: int):
+    from predictors import get_predictor
+
+    return get_predictor(name, random_state=seed)
+
+
+def run_benchmark(
+    space: str,
+    dataset: str | None = None,
+    features: Sequence[str] = ("graf+zc",),
+    predictors: Sequence[str] = ("lightgbm",),
+    train_sizes: Sequence[int] = (32, 128, 1024),
+    seeds: int | Sequence[int] = 5,
+    test: str | int = "rest",
+    out: str | Path | None = None,
+    source: str | None = None,
+    target: str = "val_accuracy",
+    data_dir: str | Path | None = None,
+    bench: Benchmark | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run the grid and return the tidy results table.
+
+    Parameters
+    ----------
+    features : list of str
+        Feature sets; each is one family or several joined by ``+`` (see
+        :data:`eval.features.FEATURE_FAMILIES`).
+    predictors : list of str
+        Names for :func:`predictors.get_predictor`.
+    seeds : int or list of int
+        Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
+    out : path, optional
+        Directory for ``results.csv``, ``results.json``, plots and the feature cache.
+        Rows already in ``results.csv`` are not run again.
+    bench : Benchmark, optional
+        Use this benchmark instead of loading ``space``/``dataset``.
+    """
+    from tqdm.auto import tqdm
+
+    from .metrics import all_metrics
+
+    bench = bench or load_benchmark(space, dataset, data_dir=data_dir, source=source,
+                                    target=target)
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    out = Path(out) if out is not None else None
+    csv = out / "results.csv" if out else None
+    done: set[tuple] = set()
+    rows: list[dict] = []
+    if csv is not None and csv.is_file():
+        prev = pd.read_csv(csv)
+        rows = prev.to_dict("records")
+        done = {tuple(r[k] for k in KEY) for r in rows}
+        log.info("resuming: %d rows already in %s", len(done), csv)
+    ident = dict(space=bench.space.name, dataset=bench.dataset, source=bench.source,
+                 target=bench.target)
+    valid = np.isfinite(bench.y)
+    if not valid.all():
+        log.warning("%d architectures without a target value are left out", (~valid).sum())
+    idx_valid = np.flatnonzero(valid)
+    tasks = [(f, p, n, s) for f in features for s in seeds for n in train_sizes for p in predictors]
+    todo = [t for t in tasks if tuple([*ident.values(), t[0], t[1], t[2], t[3]]) not in done]
+    bar = tqdm(total=len(todo), desc=f"{bench.space.name}/{bench.dataset}", disable=not progress)
+    cache = {}
+    for feat, pred_name, n, seed in todo:
+        if feat not in cache:
+            X, names = build_features(bench, feat, cache_dir=out / "cache" if out else None)
+            cache[feat] = (X[idx_valid], names)
+        X, _ = cache[feat]
+        y = bench.y[idx_valid]
+        tr, te = split(len(y), n, seed, test)
+        model = clone(_make_predictor(pred_name, seed))
+        t0 = time.perf_counter()
+        model.fit(X[tr], y[tr])
+        t1 = time.perf_counter()
+        y_hat = np.asarray(model.predict(X[te]), dtype=float)
+        t2 = time.perf_counter()
+        row = {**ident, "features": feat, "predictor": pred_name, "train_size": n,
+               "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat),
+               "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+        rows.append(row)
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.is_file(), index=False)
+        bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
+        bar.update()
+    bar.close()
+    df = pd.DataFrame(rows)
+    keep = (df["space"] == ident["space"]) & (df["dataset"] == ident["dataset"]) & \
+        (df["features"].isin(features)) & (df["predictor"].isin(predictors)) & \
+        (df["train_size"].isin(train_sizes)) & (df["seed"].isin(seeds)) if len(df) else []
+    df = df[keep].reset_index(drop=True) if len(df) else df
+    if out is not None and len(df):
+        (out / "results.json").write_text(json.dumps(df.to_dict("records"), indent=1))
+        from .plots import plot_metric_vs_train_size
+
+        plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+    return df
+
+
+def summarise(df: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
+    """``mean ± std`` of ``metric`` over seeds: rows features/predictor, columns train size."""
+    g = df.groupby(["features", "predictor", "train_size"])[metric].agg(["mean", "std", "count"])
+    cell = g.apply(lambda r: f"{r['mean']:.3f} ± {0 if np.isnan(r['std']) else r['std']:.3f}",
+                   axis=1)
+    return cell.unstack("train_size")
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+def _csv_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+#: The README's main job: the toolkit's best configuration, a small grid.
+DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf+zc,onehot",
+                predictors="lightgbm,random_forest", train_sizes="32,128,1024", seeds=3)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("benchmark", help="run the predictor benchmark grid",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--space", default=DEFAULTS["space"])
+    p.add_argument("--dataset", default=DEFAULTS["dataset"])
+    p.add_argument("--source", default=None, help="benchmark source (graf, zc, full)")
+    p.add_argument("--target", default="val_accuracy")
+    p.add_argument("--features", default=DEFAULTS["features"],
+                   help="comma-separated feature sets; join families with + (graf+zc)")
+    p.add_argument("--predictors", default=DEFAULTS["predictors"])
+    p.add_argument("--train-sizes", default=DEFAULTS["train_sizes"])
+    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"])
+    p.add_argument("--test", default="rest", help="'rest' or a number of test architectures")
+    p.add_argument("--out", default="results")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    df = run_benchmark(
+        args.space, args.dataset, features=_csv_list(args.features),
+        predictors=_csv_list(args.predictors),
+        train_sizes=[int(n) for n in _csv_list(args.train_sizes)], seeds=args.seeds,
+        test=args.test if args.test == "rest" else int(args.test), out=args.out,
+        source=args.source, target=args.target, data_dir=args.data_dir)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} {args.dataset}:")
+        print(summarise(df).to_string())
+    print(f"\nresults: {Path(args.out) / 'results.csv'}, plots: {args.out}/*.png")
+    return 0
