@@ -5,7 +5,8 @@ Conventions
 * Operations live on **nodes**. An edge-labelled cell (NB201, TNB101-micro, DARTS) becomes a
   node-labelled DAG by turning every operation edge into a node.
 * Node 0 is the input, the last node is the output. Their ops are ``"input"`` and ``"output"``
-  unless a space documents otherwise.
+  unless a space documents otherwise. Cells with several inputs (DARTS: the two previous
+  cells) have ``n_inputs`` input nodes ``0 .. n_inputs-1``; they are always kept.
 * ``adjacency[i, j] == 1`` means an edge from node ``i`` to node ``j``. Nodes are stored in a
   topological order, so the matrix is strictly upper triangular.
 """
@@ -34,10 +35,13 @@ class ArchGraph:
         triangular (nodes in topological order).
     ops : sequence of str, length n
         Operation of every node; ``ops[0]`` is the input, ``ops[-1]`` the output.
+    n_inputs : int
+        Number of input nodes (the first ``n_inputs`` nodes; default 1).
     """
 
     adjacency: np.ndarray
     ops: tuple[str, ...] = field()
+    n_inputs: int = 1
 
     def __post_init__(self) -> None:
         adj = np.asarray(self.adjacency)
@@ -59,6 +63,10 @@ class ArchGraph:
             )
         if not all(isinstance(o, str) and o for o in ops):
             raise InvalidArchitectureError(f"ops must be non-empty strings, got {ops!r}")
+        if not 1 <= self.n_inputs < n:
+            raise InvalidArchitectureError(
+                f"n_inputs must be in 1..{n - 1} for a {n}-node graph, got {self.n_inputs}"
+            )
         if np.tril(adj).any():
             bad = tuple(int(v) for v in np.argwhere(np.tril(adj))[0])
             raise InvalidArchitectureError(
@@ -83,22 +91,24 @@ class ArchGraph:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ArchGraph):
             return NotImplemented
-        return self.ops == other.ops and np.array_equal(self.adjacency, other.adjacency)
+        return (self.ops == other.ops and self.n_inputs == other.n_inputs
+                and np.array_equal(self.adjacency, other.adjacency))
 
     def __hash__(self) -> int:
-        return hash((self.ops, self.adjacency.tobytes()))
+        return hash((self.ops, self.n_inputs, self.adjacency.tobytes()))
 
     def __repr__(self) -> str:
         return f"ArchGraph(n_nodes={self.n_nodes}, edges={self.edges}, ops={list(self.ops)})"
 
     # -- reachability --------------------------------------------------------------------------
     def live_nodes(self) -> np.ndarray:
-        """Boolean mask of nodes on some input -> output path."""
+        """Boolean mask of nodes on some input -> output path (input nodes always count as
+        reached from an input)."""
         adj = self.adjacency.astype(bool)
-        n = self.n_nodes
+        n, k = self.n_nodes, self.n_inputs
         from_in = np.zeros(n, bool)
-        from_in[0] = True
-        for j in range(1, n):
+        from_in[:k] = True
+        for j in range(k, n):
             from_in[j] = bool((adj[:, j] & from_in).any())
         to_out = np.zeros(n, bool)
         to_out[-1] = True
@@ -113,14 +123,19 @@ class ArchGraph:
     def prune(self) -> ArchGraph:
         """Drop every node that is not on an input -> output path (NAS-Bench-101's rule).
 
-        If the output is unreachable the result is the two-node graph input, output with no
-        edge, which encoders treat as an empty (zero) network.
+        Input nodes are always kept, so that all graphs of a space share their inputs. If the
+        output is unreachable the result is the inputs and the output with no edge, which
+        encoders treat as an empty (zero) network.
         """
         keep = self.live_nodes()
-        if not keep[-1]:
-            return ArchGraph(np.zeros((2, 2), np.uint8), (self.ops[0], self.ops[-1]))
+        connected = bool(keep[-1])
+        if not connected:
+            keep[:] = False
+            keep[-1] = True
+        keep[: self.n_inputs] = True
         idx = np.flatnonzero(keep)
-        return ArchGraph(self.adjacency[np.ix_(idx, idx)], tuple(self.ops[i] for i in idx))
+        sub = self.adjacency[np.ix_(idx, idx)] if connected else np.zeros((len(idx),) * 2, np.uint8)
+        return ArchGraph(sub, tuple(self.ops[i] for i in idx), self.n_inputs)
 
     # -- structural helpers used by encoders ---------------------------------------------------
     def canonical_hash(self) -> str:
@@ -149,7 +164,8 @@ class ArchGraph:
 
     @classmethod
     def from_edges(
-        cls, n_nodes: int, edges: Sequence[tuple[int, int]], ops: Sequence[str]
+        cls, n_nodes: int, edges: Sequence[tuple[int, int]], ops: Sequence[str],
+        n_inputs: int = 1,
     ) -> ArchGraph:
         """Build from an edge list ``[(src, dst), ...]``."""
         adj = np.zeros((n_nodes, n_nodes), np.uint8)
@@ -157,7 +173,7 @@ class ArchGraph:
             if not (0 <= i < n_nodes and 0 <= j < n_nodes):
                 raise InvalidArchitectureError(f"edge ({i}, {j}) out of range for {n_nodes} nodes")
             adj[i, j] = 1
-        return cls(adj, tuple(ops))
+        return cls(adj, tuple(ops), n_inputs)
 
 
 def edge_cell_to_graph(
@@ -207,35 +223,8 @@ def edge_cell_to_graph(
         if d == out_node:
             adj[n_inputs + a, n - 1] = 1
     ops = [*names, *(op for _, _, op in kept), OUTPUT]
-    graph = ArchGraph(_topo_upper(adj, n_inputs), tuple(ops))
-    return _prune_multi_input(graph, n_inputs)
-
-
-def _topo_upper(adj: np.ndarray, n_inputs: int) -> np.ndarray:
-    """Edges between op nodes follow cell-node order, which is topological when the kept
-    edges are listed in order of their destination. Reorder defensively if not."""
-    if not np.tril(adj).any():
-        return adj
-    raise InvalidArchitectureError(
-        "edge list must be ordered by destination node so that op nodes are topological"
-    )
-
-
-def _prune_multi_input(graph: ArchGraph, n_inputs: int) -> ArchGraph:
-    """Prune like :meth:`ArchGraph.prune` but treat every input node as a source."""
-    if n_inputs == 1:
-        return graph.prune()
-    adj = graph.adjacency.astype(bool)
-    n = graph.n_nodes
-    from_in = np.zeros(n, bool)
-    from_in[:n_inputs] = True
-    for j in range(n_inputs, n):
-        from_in[j] = bool((adj[:, j] & from_in).any())
-    to_out = np.zeros(n, bool)
-    to_out[-1] = True
-    for i in range(n - 2, -1, -1):
-        to_out[i] = bool((adj[i, :] & to_out).any())
-    keep = from_in & to_out
-    keep[:n_inputs] = True  # inputs always stay so that graphs of one space align
-    idx = np.flatnonzero(keep)
-    return ArchGraph(graph.adjacency[np.ix_(idx, idx)], tuple(graph.ops[i] for i in idx))
+    if np.tril(adj).any():
+        raise InvalidArchitectureError(
+            "edge list must be ordered by destination node so that op nodes are topological"
+        )
+    return ArchGraph(adj, tuple(ops), n_inputs).prune()
