@@ -90,6 +90,28 @@ class Benchmark:
                 f"source={self.source!r}, n={len(self)}, target={self.target!r}, "
                 f"proxies={list(self.proxies.columns)})")
 
+    def deduplicate(self) -> Benchmark:
+        """One row per distinct network: architectures whose pruned graphs are isomorphic
+        (equal :meth:`ArchGraph.canonical_hash` for every cell) are merged, numeric columns
+        averaged, the first architecture kept. Split train/test only after this, or the same
+        network lands on both sides (PITFALLS C13)."""
+        keys = [tuple(g.canonical_hash() for g in self.space.to_graphs(a).values())
+                for a in self.archs]
+        codes = pd.factorize(pd.Series(keys, dtype=object))[0]
+        first = pd.Series(range(len(codes))).groupby(codes).first().to_numpy()
+        if len(first) == len(self.archs):
+            return self
+        num = self.frame.select_dtypes("number").groupby(codes).mean()
+        frame = self.frame.iloc[first].copy()
+        frame[num.columns] = num.to_numpy()
+        proxies = frame[list(self.proxies.columns)]
+        meta = {**self.meta, "n_before_dedup": len(self.archs)}
+        log.info("%s: %d architectures -> %d distinct networks", self.space.name,
+                 len(self.archs), len(first))
+        return Benchmark(self.space, self.dataset, self.source, self.target,
+                         [self.archs[i] for i in first], frame[self.target].to_numpy(float),
+                         proxies, frame, meta)
+
     def summary(self) -> pd.DataFrame:
         """One row per numeric column: count, NaNs, mean, std, min, median, max."""
         num = self.frame.select_dtypes("number")
@@ -335,7 +357,7 @@ def list_benchmarks() -> dict[str, tuple[str, ...]]:
 
 def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
                    data_dir: str | os.PathLike | None = None, source: str | None = None,
-                   target: str = "val_accuracy") -> Benchmark:
+                   target: str = "val_accuracy", dedup: bool = False) -> Benchmark:
     """Load a labelled benchmark.
 
     Parameters
@@ -352,6 +374,10 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
     target : str
         Column of ``frame`` returned as ``y`` (default validation accuracy; NB201 also
         ``test_accuracy``, ``hw_*``, ``rob_*``).
+    dedup : bool
+        Merge architectures that build the same network (:meth:`Benchmark.deduplicate`).
+        The NB101 file's 500 cells are 292 distinct networks; NB201 GRAF cells are distinct
+        up to isomorphism of their pruned graphs.
     """
     name = space if isinstance(space, str) else space.name
     if name not in _LOADERS:
@@ -360,7 +386,8 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
             "(nb301 and tnb101_macro ship unlabelled architecture lists: see load_archs)"
         )
     loader, default_ds, default_src = _LOADERS[name]
-    return loader(dataset or default_ds, source or default_src, target, data_dir)
+    bench = loader(dataset or default_ds, source or default_src, target, data_dir)
+    return bench.deduplicate() if dedup else bench
 
 
 _ARCH_FILES = {"nb301": "archs/archs_nasbench301.json",

@@ -13,6 +13,7 @@ lives in one place, :attr:`Cell6Space.tuple_edges`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -53,6 +54,12 @@ class TNB101MicroArch(Cell6Arch):
         return TNB101MicroSpace().to_string(self)
 
 
+@functools.lru_cache(maxsize=32768)
+def _cell_graph(ops: tuple[str, ...]) -> ArchGraph:
+    """The (immutable) graph of a cell; memoised, the spaces have at most 15,625 cells."""
+    return edge_cell_to_graph([(s, d, op) for (s, d), op in zip(EDGES, ops)], n_cell_nodes=4)
+
+
 class Cell6Space(SearchSpace):
     """Shared logic of the four-node, six-edge cell spaces."""
 
@@ -88,7 +95,7 @@ class Cell6Space(SearchSpace):
     # -- views ---------------------------------------------------------------------------------
     def to_graphs(self, arch: Cell6Arch) -> dict[str, ArchGraph]:
         """``{"cell": g}``: ops as nodes; ``none`` edges and dead ops dropped."""
-        return {"cell": edge_cell_to_graph(self.check(arch).edge_ops(), n_cell_nodes=4)}
+        return {"cell": _cell_graph(self.check(arch).ops)}
 
     def canonicalize(self, arch: Cell6Arch) -> Cell6Arch:
         """Replace the op of every edge that is not on an input->output path by ``none``.
@@ -221,7 +228,7 @@ class NB201Space(Cell6Space):
         return NB201Network(self.check(arch).edge_ops(), num_classes=num_classes, **kwargs)
 
 
-_TNB_MICRO = re.compile(r"^(\d+)-(\d+)-(\d)_(\d\d)_(\d\d\d)$")
+_TNB_MICRO = re.compile(r"^(\d+)-(\d+)-(\d)_(\d\d)_(\d\d\d)$", re.ASCII)
 
 
 class TNB101MicroSpace(Cell6Space):

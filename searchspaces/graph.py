@@ -13,6 +13,7 @@ Conventions
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -145,22 +146,18 @@ class ArchGraph:
         input and output keep distinct labels, so the hash is invariant to the order of the
         intermediate nodes.
         """
-        import hashlib
-
         adj = self.adjacency
         n = self.n_nodes
-        labels = [hashlib.md5(op.encode()).hexdigest() for op in self.ops]
+        preds = [np.flatnonzero(adj[:, v]).tolist() for v in range(n)]
+        succs = [np.flatnonzero(adj[v, :]).tolist() for v in range(n)]
+        labels = [_md5(op) for op in self.ops]
         for _ in range(n):
-            new = []
-            for v in range(n):
-                ins = sorted(labels[u] for u in np.flatnonzero(adj[:, v]))
-                outs = sorted(labels[w] for w in np.flatnonzero(adj[v, :]))
-                new.append(
-                    hashlib.md5(("|".join(ins) + "#" + "|".join(outs) + "#" + labels[v]).encode())
-                    .hexdigest()
-                )
-            labels = new
-        return hashlib.md5("".join(sorted(labels)).encode()).hexdigest()
+            labels = [
+                _md5("|".join(sorted(labels[u] for u in preds[v])) + "#"
+                     + "|".join(sorted(labels[w] for w in succs[v])) + "#" + labels[v])
+                for v in range(n)
+            ]
+        return _md5("".join(sorted(labels)))
 
     @classmethod
     def from_edges(
@@ -174,6 +171,10 @@ class ArchGraph:
                 raise InvalidArchitectureError(f"edge ({i}, {j}) out of range for {n_nodes} nodes")
             adj[i, j] = 1
         return cls(adj, tuple(ops), n_inputs)
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
 
 
 def edge_cell_to_graph(
