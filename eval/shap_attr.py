@@ -1,0 +1,427 @@
+"""SHAP attributions of performance predictors, per feature and per feature group.
+
+``shap_attributions(predictor, X, feature_names)`` explains ``predictor.predict`` on the
+rows of ``X``:
+
+* **Tree models** (LightGBM, XGBoost, scikit-learn forests and boosting, also when wrapped,
+  e.g. :class:`predictors.TreePredictor` whose fitted model is ``estimator_``) get
+  ``shap.TreeExplainer`` with the exact, data-free ``tree_path_dependent`` algorithm.
+* **Anything else** (GP, MLP ensemble, a plain callable ``f(X) -> y``) gets the
+  model-agnostic ``shap.KernelExplainer`` with a small background sample of ``X``
+  (``background`` rows) standing in for "feature unknown".
+
+Groups: a feature's group comes from ``groups`` (a dict group -> feature names or a callable
+name -> group) or from :func:`default_feature_group`, which understands the
+``"<family>:<feature>"`` names of :func:`eval.features.build_features` and splits GRAF
+features into their families (operation counts, min / max path lengths, node degrees...).
+The importance of a group is the mean over rows of ``|sum of its features' SHAP values|``
+(SHAP values are additive, so this is the attribution of the group as one feature).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Zero-cost proxy names of NAS-Bench-Suite-Zero / GRAF (grouped as "zc" by default).
+ZC_PROXY_NAMES = frozenset({
+    "epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "params",
+    "plain", "snip", "synflow", "zen",
+})
+
+#: (regex on the feature's base name, group) for GRAF features (prefix ``graf:`` or none),
+#: first match wins. Names of :class:`graphfeatures.GRAFEncoder` (``op_count[...]``,
+#: ``min_path_len[...]``, ``max_path_len[...]``, ``num_paths[...]``, ``*_degree*``) and of
+#: the GRAF reference code (``max_op_on_path``, ``node_degree``).
+FEATURE_GROUP_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^(op_count|count_ops)", "graf:op count"),
+    (r"^min_path_len", "graf:min path length"),
+    (r"^(max_path_len|max_op_on_path)", "graf:max path length"),
+    (r"^num_paths", "graf:number of paths"),
+    (r"degree", "graf:node degree"),
+    (r"^(n_op_nodes|n_edges)$", "graf:graph size"),
+    (r"^pos_state", "graf:position state"),
+)
+
+#: Family prefixes that name a cell (NB301) rather than a feature family.
+CELL_PREFIXES = frozenset({"cell", "normal", "reduce", "macro"})
+
+
+def default_feature_group(name: str) -> str:
+    """Group of a feature name.
+
+    Rules, in order: a zero-cost proxy (prefix ``zc:``, or a known proxy name without
+    prefix) -> ``"zc"``; a GRAF feature (prefix ``graf:`` or none) matching
+    :data:`FEATURE_GROUP_PATTERNS` -> e.g. ``"graf:min path length"``; else the first
+    ``family:`` prefix (``"onehot:edge_0"`` -> ``"onehot"``; cell prefixes such as
+    ``normal:`` are skipped); else the name itself.
+    """
+    parts = [p for p in re.split(r":|__", name) if p]
+    base = parts[-1] if parts else name
+    prefixes = [p for p in parts[:-1] if p.lower() not in CELL_PREFIXES]
+    family = prefixes[0].lower() if prefixes else ""
+    if family in ("zc", "zerocost", "proxy", "proxies") or (
+            not family and base.lower() in ZC_PROXY_NAMES):
+        return "zc"
+    if family in ("graf", ""):
+        for pattern, group in FEATURE_GROUP_PATTERNS:
+            if re.search(pattern, base):
+                return group
+    return prefixes[0] if prefixes else name
+
+
+def _group_map(names: Sequence[str], groups: Any) -> dict[str, str]:
+    if groups is None:
+        return {n: default_feature_group(n) for n in names}
+    if callable(groups):
+        return {n: str(groups(n)) for n in names}
+    if isinstance(groups, Mapping):
+        out: dict[str, str] = {}
+        for g, members in groups.items():
+            for m in members:
+                if m not in names:
+                    raise ValueError(f"group {g!r} lists unknown feature {m!r}")
+                if m in out:
+                    raise ValueError(f"feature {m!r} is in groups {out[m]!r} and {g!r}")
+                out[m] = str(g)
+        return {n: out.get(n, "other") for n in names}
+    raise ValueError("groups must be None, a dict group -> feature names, or a callable")
+
+
+@dataclass
+class ShapResult:
+    """SHAP values of one predictor on ``n`` rows and ``d`` features.
+
+    Attributes
+    ----------
+    values : np.ndarray of shape (n, d)
+        ``prediction(x_i) = base_value + values[i].sum()``.
+    base_value : float
+        Expected prediction over the explainer's background.
+    data : np.ndarray of shape (n, d)
+        The explained rows.
+    feature_names : list of str, length d
+    groups : dict feature name -> group name
+    explainer : str
+        ``"tree"`` or ``"kernel"``.
+    """
+
+    values: np.ndarray
+    base_value: float
+    data: np.ndarray
+    feature_names: list[str]
+    groups: dict[str, str] = field(default_factory=dict)
+    explainer: str = ""
+
+    def mean_abs(self) -> pd.Series:
+        """Mean ``|SHAP|`` per feature, largest first."""
+        s = pd.Series(np.abs(self.values).mean(axis=0), index=self.feature_names,
+                      name="mean_abs_shap")
+        return s.sort_values(ascending=False)
+
+    def group_importance(self, groups: Any = None) -> pd.DataFrame:
+        """Importance per feature group, largest first.
+
+        Parameters
+        ----------
+        groups : dict group -> feature names, callable name -> group, or None
+            None: the groups stored in the result (from :func:`shap_attributions`).
+
+        Returns
+        -------
+        pandas.DataFrame indexed by group, with columns
+            ``mean_abs_shap``: mean over rows of ``|sum_{j in group} SHAP_ij|``, the group's
+            attribution as a single feature; ``sum_mean_abs_shap``: ``sum_j mean_i
+            |SHAP_ij|``, an upper bound (equal when the group's values never cancel);
+            ``n_features``.
+        """
+        gmap = self.groups if groups is None else _group_map(self.feature_names, groups)
+        labels = np.array([gmap.get(n, n) for n in self.feature_names])
+        per_feature = np.abs(self.values).mean(axis=0)
+        rows = {}
+        for g in dict.fromkeys(labels):
+            cols = labels == g
+            rows[g] = {"mean_abs_shap": float(np.abs(self.values[:, cols].sum(axis=1)).mean()),
+                       "sum_mean_abs_shap": float(per_feature[cols].sum()),
+                       "n_features": int(cols.sum())}
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "group"
+        return out.sort_values("mean_abs_shap", ascending=False)
+
+    def to_explanation(self):
+        """The values as a ``shap.Explanation`` (for shap's own plots)."""
+        import shap
+
+        return shap.Explanation(values=self.values, base_values=np.full(len(self.values),
+                                self.base_value), data=self.data,
+                                feature_names=list(self.feature_names))
+
+
+# -- explainers ------------------------------------------------------------------------------------
+_TREE_LIBS = ("lightgbm", "xgboost", "catboost")
+_TREE_SKLEARN = ("sklearn.ensemble", "sklearn.tree")
+
+
+def _looks_like_tree(obj: Any) -> bool:
+    module = type(obj).__module__
+    return module.split(".")[0] in _TREE_LIBS or module.startswith(_TREE_SKLEARN)
+
+
+def find_tree_model(predictor: Any) -> Any | None:
+    """The tree model inside ``predictor``: itself, or a fitted attribute ending in ``_``
+    (``estimator_``, ``model_``, ``booster_``...) that is a LightGBM / XGBoost / CatBoost /
+    scikit-learn tree model. None if there is none."""
+    if _looks_like_tree(predictor):
+        return predictor
+    for name in sorted(vars(predictor)) if hasattr(predictor, "__dict__") else ():
+        if name.endswith("_") and not name.startswith("_"):
+            value = getattr(predictor, name)
+            if _looks_like_tree(value) and hasattr(value, "predict"):
+                return value
+    return None
+
+
+def _predict_fn(predictor: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if hasattr(predictor, "predict"):
+        return lambda X: np.asarray(predictor.predict(X), dtype=float).ravel()
+    if callable(predictor):
+        return lambda X: np.asarray(predictor(X), dtype=float).ravel()
+    raise ValueError(f"{type(predictor).__name__} has no predict() and is not callable")
+
+
+def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """TreeExplainer on the (unwrapped) tree model, or None if it does not apply."""
+    import shap
+    from shap.utils._exceptions import InvalidModelError
+
+    model = find_tree_model(predictor)
+    if model is None:
+        return None
+    X_model = X
+    impute = getattr(predictor, "impute_values_", None)  # a wrapper that imputes NaN first
+    if model is not predictor and impute is not None and np.isnan(X).any():
+        X_model = np.where(np.isnan(X), np.broadcast_to(impute, X.shape), X)
+    if model is not predictor:
+        outer = _predict_fn(predictor)(X)
+        inner = _predict_fn(model)(X_model)
+        if not np.allclose(outer, inner, rtol=1e-6, atol=1e-8):
+            log.warning("%s.predict differs from its inner %s (transformed target?); using the "
+                        "model-agnostic explainer", type(predictor).__name__,
+                        type(model).__name__)
+            return None
+    try:
+        explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    except InvalidModelError as exc:
+        log.info("TreeExplainer does not support %s (%s); using the model-agnostic explainer",
+                 type(model).__name__, exc)
+        return None
+    values = np.asarray(explainer.shap_values(X_model), dtype=float)
+    base = np.asarray(explainer.expected_value, dtype=float).ravel()
+    if values.ndim != 2 or base.size != 1:
+        raise ValueError(f"expected a single-output regressor, got SHAP values of shape "
+                         f"{values.shape}")
+    return values, float(base[0])
+
+
+def shap_attributions(
+    predictor: Any,
+    X: Any,
+    feature_names: Sequence[str] | None = None,
+    groups: Any = None,
+    background: int = 100,
+    max_rows: int | None = None,
+    random_state: int = 0,
+) -> ShapResult:
+    """SHAP values of ``predictor.predict`` (or of a callable) on the rows of ``X``.
+
+    Parameters
+    ----------
+    predictor : fitted regressor with ``predict(X) -> (n,)``, or a callable ``f(X) -> (n,)``
+    X : array-like of shape (n, d)
+        The rows to explain, encoded as the predictor was trained.
+    feature_names : sequence of d str, optional
+        Default: ``X``'s columns for a DataFrame, else ``x0, x1, ...``.
+    groups : dict group -> names, callable name -> group, or None (:func:`default_feature_group`)
+    background : int
+        Rows of ``X`` (sampled with ``random_state``) forming the background of the kernel
+        explainer; unused by the tree explainer.
+    max_rows : int, optional
+        Explain only this many randomly chosen rows (the kernel explainer evaluates the model
+        on about ``(2 d + 2048) * background`` points per explained row).
+    random_state : int
+
+    Returns
+    -------
+    ShapResult
+    """
+    if isinstance(X, pd.DataFrame):
+        feature_names = list(X.columns) if feature_names is None else feature_names
+        X = X.to_numpy()
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
+    names = [f"x{j}" for j in range(X.shape[1])] if feature_names is None else \
+        [str(n) for n in feature_names]
+    if len(names) != X.shape[1]:
+        raise ValueError(f"{len(names)} feature names for {X.shape[1]} columns")
+    if len(set(names)) != len(names):
+        raise ValueError("feature names must be unique")
+    gmap = _group_map(names, groups)
+    rng = np.random.default_rng(random_state)
+    if max_rows is not None and max_rows < X.shape[0]:
+        X = X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
+
+    tree = _tree_shap(predictor, X)
+    if tree is not None:
+        values, base = tree
+        kind = "tree"
+    else:
+        import shap
+
+        if background < 1:
+            raise ValueError(f"background must be >= 1, got {background}")
+        bg = X[rng.choice(X.shape[0], min(background, X.shape[0]), replace=False)]
+        explainer = shap.KernelExplainer(_predict_fn(predictor), bg, seed=random_state)
+        values = np.asarray(explainer.shap_values(X, silent=True), dtype=float)
+        base = float(np.ravel(explainer.expected_value)[0])
+        kind = "kernel"
+        if values.ndim != 2:
+            raise ValueError(f"expected a single-output regressor, got SHAP values of shape "
+                             f"{values.shape}")
+    return ShapResult(values=values, base_value=base, data=X, feature_names=names,
+                      groups=gmap, explainer=kind)
+
+
+# -- plots -----------------------------------------------------------------------------------------
+def _new_figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
+                 title: str | None = None) -> Path:
+    """Beeswarm of the ``max_display`` most important features, written as a PNG.
+
+    Drawn on a stand-alone Agg figure (no pyplot state is touched). Returns the path.
+    """
+    import shap
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shown = min(max_display, len(result.feature_names))
+    fig = _new_figure(8, 0.4 * shown + 1.5)
+    ax = fig.add_subplot(1, 1, 1)
+    shap.plots.beeswarm(result.to_explanation(), max_display=max_display, ax=ax, show=False,
+                        plot_size=None)
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    return path
+
+
+def plot_bar(result: ShapResult, path: str | Path, max_display: int = 20,
+             title: str | None = None) -> Path:
+    """Bar charts of mean ``|SHAP|``: per feature (top ``max_display``) and per group. PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    feats = result.mean_abs().iloc[:max_display][::-1]
+    grp = result.group_importance()["mean_abs_shap"][::-1]
+    fig = _new_figure(12, 0.3 * max(len(feats), len(grp)) + 1.5)
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax1.barh(feats.index, feats.to_numpy(), color="#1f77b4")
+    ax1.set_xlabel("mean |SHAP value|")
+    ax1.set_title("features")
+    ax2.barh(grp.index, grp.to_numpy(), color="#ff7f0e")
+    ax2.set_xlabel("mean |sum of the group's SHAP values|")
+    ax2.set_title("feature groups")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    return path
+
+
+# -- command line ----------------------------------------------------------------------------------
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``shap`` subcommand to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "shap", help="SHAP attributions of a predictor trained on a benchmark",
+        description="Train a predictor on a random subset of a benchmark, explain its "
+                    "predictions on the other architectures with SHAP, write summary and bar "
+                    "plots and print per-feature and per-group importance.")
+    p.add_argument("--space", default="nb201")
+    p.add_argument("--dataset", default="cifar10")
+    p.add_argument("--source", default=None, help="benchmark source (load_benchmark)")
+    p.add_argument("--target", default=None)
+    p.add_argument("--features", default="zc",
+                   help="feature families joined by '+' or ',' (eval.features), e.g. graf+zc")
+    p.add_argument("--predictor", default="lightgbm", help="predictors.get_predictor name")
+    p.add_argument("--train-size", type=int, default=1024)
+    p.add_argument("--explain-size", type=int, default=1000,
+                   help="test architectures explained (random subset)")
+    p.add_argument("--background", type=int, default=100)
+    p.add_argument("--max-display", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--cache-dir", default=None, help="feature cache directory")
+    p.add_argument("--out", default=".", help="directory for the PNG files")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace, bench: Any = None) -> int:
+    """Run ``nasperf shap``. ``bench`` replaces ``load_benchmark(...)`` (tests)."""
+    from predictors import get_predictor
+
+    from .features import build_features
+    from .metrics import kendall_tau
+
+    if bench is None:
+        from searchspaces import load_benchmark
+
+        kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
+                                    ("data_dir", args.data_dir)) if v is not None}
+        bench = load_benchmark(args.space, args.dataset, **kwargs)
+    families = [f for f in re.split(r"[+,]", args.features) if f]
+    X, names = build_features(bench, families, cache_dir=args.cache_dir)
+    y = np.asarray(bench.y, dtype=float)
+    labelled = np.flatnonzero(~np.isnan(y))
+    if args.train_size >= labelled.size:
+        raise ValueError(f"--train-size {args.train_size} leaves no test architecture of "
+                         f"{labelled.size} labelled")
+    rng = np.random.default_rng(args.seed)
+    perm = rng.permutation(labelled)
+    train, test = perm[: args.train_size], perm[args.train_size:]
+    model = get_predictor(args.predictor, random_state=args.seed).fit(X[train], y[train])
+    tau = kendall_tau(y[test], model.predict(X[test]))
+    result = shap_attributions(model, X[test], names, background=args.background,
+                               max_rows=args.explain_size, random_state=args.seed)
+    tag = f"{args.space}_{args.dataset}_{'+'.join(families)}_{args.predictor}"
+    title = (f"{args.predictor} on {'+'.join(families)}, {args.space} {args.dataset}, "
+             f"train {args.train_size}")
+    out = Path(args.out)
+    summary = plot_summary(result, out / f"shap_summary_{tag}.png", args.max_display, title)
+    bar = plot_bar(result, out / f"shap_bar_{tag}.png", args.max_display, title)
+    print(f"# {title}: test Kendall tau {tau:.3f} on {test.size}; SHAP ({result.explainer}) "
+          f"on {len(result.values)} test architectures")
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        print("\n## Feature groups\n" + result.group_importance().to_string(
+            float_format=lambda v: f"{v:.4f}"))
+        print(f"\n## Top {args.max_display} features\n" + result.mean_abs()
+              .iloc[: args.max_display].to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"\nwrote {summary}\nwrote {bar}")
+    return 0

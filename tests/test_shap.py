@@ -1,0 +1,182 @@
+"""Tests of eval.shap_attr: explainers, group aggregation, plots, CLI (tiny synthetic data)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestRegressor
+
+from eval.shap_attr import (
+    ShapResult,
+    add_parser,
+    default_feature_group,
+    find_tree_model,
+    plot_bar,
+    plot_summary,
+    run,
+    shap_attributions,
+)
+
+NAMES = ["zc:synflow", "zc:snip", "graf:min_path_len[a]", "graf:op_count[a]"]
+
+
+def data(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = 5 * X[:, 0] + 0.5 * X[:, 1] + rng.normal(0, 0.1, n)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def forest():
+    X, y = data()
+    return RandomForestRegressor(n_estimators=20, random_state=0).fit(X, y), X
+
+
+def test_tree_explainer_finds_the_strong_feature(forest):
+    model, X = forest
+    res = shap_attributions(model, X, NAMES)
+    assert res.explainer == "tree" and res.values.shape == X.shape
+    assert res.mean_abs().index[0] == "zc:synflow"
+    np.testing.assert_allclose(res.base_value + res.values.sum(axis=1), model.predict(X),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("lib", ["lightgbm", "xgboost"])
+def test_boosting_libraries(lib):
+    X, y = data()
+    if lib == "lightgbm":
+        from lightgbm import LGBMRegressor
+        model = LGBMRegressor(n_estimators=20, verbose=-1).fit(X, y)
+    else:
+        from xgboost import XGBRegressor
+        model = XGBRegressor(n_estimators=20).fit(X, y)
+    res = shap_attributions(model, X[:30], NAMES)
+    assert res.explainer == "tree" and res.mean_abs().index[0] == "zc:synflow"
+
+
+def test_callable_model_uses_the_kernel_explainer():
+    X, _ = data(20)
+    res = shap_attributions(lambda Z: 5 * Z[:, 0] + 0.5 * Z[:, 1], X, NAMES, background=8)
+    assert res.explainer == "kernel"
+    assert res.mean_abs().index[0] == "zc:synflow"
+    assert res.mean_abs()["graf:op_count[a]"] == pytest.approx(0.0, abs=1e-8)
+    pred = 5 * X[:, 0] + 0.5 * X[:, 1]
+    np.testing.assert_allclose(res.base_value + res.values.sum(axis=1), pred, atol=1e-6)
+
+
+class Wrapper:
+    """A predictor that keeps its fitted model in ``estimator_`` (duck-typed unwrapping)."""
+
+    def __init__(self, model, scale=1.0):
+        self.estimator_, self.scale = model, scale
+
+    def predict(self, X):
+        return self.scale * self.estimator_.predict(X)
+
+
+def test_wrapped_tree_is_unwrapped_unless_it_transforms(forest, caplog):
+    model, X = forest
+    assert find_tree_model(Wrapper(model)) is model and find_tree_model(object()) is None
+    assert shap_attributions(Wrapper(model), X[:10], NAMES).explainer == "tree"
+    with caplog.at_level(logging.WARNING, logger="eval.shap_attr"):
+        res = shap_attributions(Wrapper(model, scale=2.0), X[:6], NAMES, background=5)
+    assert res.explainer == "kernel" and "differs from its inner" in caplog.text
+
+
+def test_tree_predictor_with_imputed_nan():
+    from predictors import get_predictor
+
+    X, y = data(80)
+    X[3, 2] = np.nan
+    p = get_predictor("lightgbm", params={"n_estimators": 20}, random_state=0).fit(X, y)
+    res = shap_attributions(p, X, NAMES)
+    assert res.explainer == "tree"
+    np.testing.assert_allclose(res.base_value + res.values.sum(axis=1), p.predict(X),
+                               atol=1e-6)
+
+
+def test_groups():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(50, 4))
+    res = ShapResult(values, 0.0, values, NAMES,
+                     groups={n: default_feature_group(n) for n in NAMES})
+    table = res.group_importance()
+    assert set(table.index) == {"zc", "graf:min path length", "graf:op count"}
+    assert table.loc["zc", "n_features"] == 2
+    per_feature = np.abs(values).mean(axis=0)
+    assert table.loc["zc", "sum_mean_abs_shap"] == pytest.approx(per_feature[:2].sum())
+    assert table.loc["zc", "mean_abs_shap"] == pytest.approx(
+        np.abs(values[:, :2].sum(axis=1)).mean())
+    assert table["sum_mean_abs_shap"].sum() == pytest.approx(per_feature.sum())
+    custom = res.group_importance({"proxies": NAMES[:2], "graf": NAMES[2:3]})
+    assert custom.loc["other", "n_features"] == 1 and custom.loc["graf", "n_features"] == 1
+    by_fn = res.group_importance(lambda n: n.split(":")[0])
+    assert set(by_fn.index) == {"zc", "graf"}
+    with pytest.raises(ValueError, match="unknown feature"):
+        res.group_importance({"g": ["nope"]})
+    with pytest.raises(ValueError, match="is in groups"):
+        res.group_importance({"a": NAMES[:1], "b": NAMES[:1]})
+
+
+def test_default_feature_group():
+    cases = {"zc:synflow": "zc", "synflow": "zc", "graf:op_count[skip_connect]": "graf:op count",
+             "graf:normal:min_path_len[a]": "graf:min path length",
+             "max_path_len_input0[a]": "graf:max path length",
+             "graf:avg_in_degree[a]": "graf:node degree", "onehot:edge_0": "onehot",
+             "path:min_path_len": "path", "mystery": "mystery"}
+    for name, group in cases.items():
+        assert default_feature_group(name) == group, name
+
+
+def test_plots_are_written(forest, tmp_path):
+    model, X = forest
+    res = shap_attributions(model, X, NAMES)
+    before = plt.get_fignums()
+    for fn, name in ((plot_summary, "s.png"), (plot_bar, "b.png")):
+        path = fn(res, tmp_path / "sub" / name, title="t")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    assert plt.get_fignums() == before  # no pyplot figure left open
+
+
+def test_input_checks(forest):
+    model, X = forest
+    with pytest.raises(ValueError, match="3 feature names for 4 columns"):
+        shap_attributions(model, X, NAMES[:3])
+    with pytest.raises(ValueError, match="unique"):
+        shap_attributions(model, X, ["a", "a", "b", "c"])
+    with pytest.raises(ValueError, match="2-D"):
+        shap_attributions(model, X[:, 0])
+    with pytest.raises(ValueError, match="not callable"):
+        shap_attributions(object(), X[:3], background=2)
+    res = shap_attributions(model, pd.DataFrame(X, columns=list("abcd")), max_rows=7)
+    assert res.feature_names == list("abcd") and res.values.shape == (7, 4)
+
+
+def test_cli_run_with_an_injected_benchmark(tmp_path, capsys):
+    from searchspaces import Benchmark, get_space
+
+    space = get_space("nb201")
+    X, y = data(150)
+    archs = space.sample(150, seed=0)
+    proxies = pd.DataFrame(X, columns=["synflow", "snip", "nwot", "zen"])
+    frame = proxies.set_axis([f"{i}:{space.to_string(a)}" for i, a in enumerate(archs)])
+    bench = Benchmark(space, "cifar10", "test", "y", archs, y, proxies, frame)
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["shap", "--features", "zc", "--predictor", "random_forest",
+                              "--train-size", "100", "--explain-size", "30",
+                              "--out", str(tmp_path)])
+    assert args.func is run
+    assert run(args, bench=bench) == 0
+    out = capsys.readouterr().out
+    assert "SHAP (tree) on 30 test architectures" in out and "zc:synflow" in out
+    assert len(list(tmp_path.glob("shap_*.png"))) == 2
+    args.train_size = 150
+    with pytest.raises(ValueError, match="leaves no test"):
+        run(args, bench=bench)
