@@ -1,1 +1,52 @@
-"""placeholder"""
+"""Performance predictors: scikit-learn regressors from feature arrays to targets.
+
+Predictors see arrays only (``X`` of shape ``(n_samples, n_features)``, ``y`` of shape
+``(n_samples,)``); they import nothing from the feature packages.
+
+>>> from predictors import TreePredictor, GPPredictor, get_predictor
+>>> p = TreePredictor(kind="lightgbm").fit(X, y); p.predict(X_test)        # doctest: +SKIP
+>>> GPPredictor().fit(X, y).predict(X_test, return_std=True)               # doctest: +SKIP
+
+Classes are imported lazily (torch and gpytorch load only when a class that needs them is
+first used). NaN/inf features follow each predictor's ``nan_policy`` (see
+:mod:`predictors.base`); fit and predict times are logged on the ``predictors`` logger.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .base import BasePredictor, RankerMixin, kendall_scorer, kendall_tau_score
+from .registry import PREDICTORS, get_predictor, list_predictors
+
+_LAZY = {
+    "GPPredictor": "gp",
+    "MLPEnsemblePredictor": "mlp",
+    "TreePredictor": "trees",
+    "RankerPredictor": "rankers",
+    "LambdaRankPredictor": "rankers",
+    "PairwiseRankerPredictor": "rankers",
+    "OmniPredictor": "omni",
+}
+
+__all__ = [
+    "PREDICTORS",
+    "BasePredictor",
+    "RankerMixin",
+    "get_predictor",
+    "kendall_scorer",
+    "kendall_tau_score",
+    "list_predictors",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

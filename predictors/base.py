@@ -1,0 +1,216 @@
+"""Shared plumbing of every predictor: input validation, the NaN/inf policy, timing, scoring.
+
+Every predictor in this package is a scikit-learn regressor built on :class:`BasePredictor`.
+Subclasses implement two hooks on clean ``float64`` arrays:
+
+* ``_fit(X, y)`` -- ``X`` of shape ``(n_samples, n_features)`` with only finite values,
+  ``y`` of shape ``(n_samples,)``; learned state goes into attributes ending in ``_``.
+* ``_predict(X, return_std)`` -- returns ``mean`` or ``(mean, std)``, each ``(n_samples,)``.
+
+NaN / inf policy (parameter ``nan_policy`` of every predictor)
+---------------------------------------------------------------
+Features such as zero-cost proxies are NaN or inf when a proxy failed on a network. A
+predictor never sees a non-finite value: ``fit`` and ``predict`` apply one documented policy.
+
+``"impute"`` (default)
+    ``fit`` learns, per column, the median of the finite training values (``impute_values_``)
+    and replaces every NaN, +inf and -inf in the training and later prediction inputs by it.
+    A column with no finite training value is imputed with 0.0 (a warning is logged).
+    Targets ``y`` must always be finite: a NaN/inf target raises ``ValueError``.
+``"raise"``
+    Any NaN or inf in ``X`` raises ``ValueError`` naming the affected rows and columns.
+
+Timing: ``fit`` stores its wall time in ``fit_time_`` (seconds) and logs it, with the data
+shape, at INFO level on the ``predictors`` logger; ``predict`` logs its time at DEBUG level
+(it does not store it: ``predict`` never changes the estimator).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from scipy.stats import kendalltau
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import make_scorer
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+logger = logging.getLogger("predictors")
+
+#: Accepted values of the ``nan_policy`` parameter.
+NAN_POLICIES = ("impute", "raise")
+
+
+def kendall_tau_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Kendall rank correlation (tau-b) between targets and predictions.
+
+    Returns NaN when either input is constant (tau is undefined there); callers decide
+    what that means. Model selection with :data:`kendall_scorer` ranks NaN scores last.
+    """
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    y_pred = np.asarray(y_pred, dtype=float).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
+    if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
+        return float("nan")
+    return float(kendalltau(y_true, y_pred).statistic)
+
+
+#: A scikit-learn scorer (greater is better) for cross-validation by Kendall tau.
+kendall_scorer = make_scorer(kendall_tau_score)
+
+
+@contextmanager
+def timed(what: str, shape: tuple[int, ...], level: int = logging.INFO) -> Iterator[dict]:
+    """Measure the wall time of a block and log ``what``, the data ``shape`` and seconds.
+
+    Yields a dict whose ``"seconds"`` entry is filled when the block ends.
+    """
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        yield out
+    finally:
+        out["seconds"] = time.perf_counter() - start
+        logger.log(level, "%s on X of shape %s took %.3f s", what, shape, out["seconds"])
+
+
+def seeds_from(random_state, n: int) -> list[int]:
+    """``n`` integer seeds drawn from a ``random_state`` (int, Generator-like or None)."""
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.randint(0, 2**31 - 1, size=n)]
+
+
+def standardize_fit(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale of ``a`` along ``axis``; constant columns get scale 1 (no blow-up)."""
+    mean = a.mean(axis=axis)
+    scale = a.std(axis=axis)
+    scale = np.where(scale < 1e-12 * np.maximum(1.0, np.abs(mean)), 1.0, scale)
+    return mean, scale
+
+
+class BasePredictor(RegressorMixin, BaseEstimator):
+    """Base class: validation, NaN/inf policy, timing; see the module docstring.
+
+    Subclasses must define ``nan_policy`` and ``random_state`` parameters and implement
+    ``_fit`` and ``_predict``. Set ``_supports_std = True`` when ``_predict`` can return a
+    standard deviation.
+    """
+
+    _supports_std = False
+    #: Fewest training samples a subclass accepts (checked in ``fit``).
+    _min_samples = 2
+
+    # -- public API -------------------------------------------------------------------------
+    def fit(self, X, y) -> BasePredictor:
+        """Fit on features ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)``.
+
+        Returns ``self``.
+        """
+        X, y = self._validate_fit(X, y)
+        with timed(f"{type(self).__name__}.fit", X.shape) as t:
+            self._fit(X, y)
+        self.fit_time_ = t["seconds"]
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted targets ``(n_samples,)``; with ``return_std`` also their std.
+
+        ``return_std=True`` is only available for predictors with an uncertainty estimate
+        (GP, MLP ensemble); the others raise ``ValueError``.
+        """
+        if return_std and not self._supports_std:
+            raise ValueError(f"{type(self).__name__} has no uncertainty estimate (return_std)")
+        X = self._validate_predict(X)
+        with timed(f"{type(self).__name__}.predict", X.shape, logging.DEBUG):
+            return self._predict(X, return_std)
+
+    # -- hooks --------------------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray, return_std: bool):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- validation -------------------------------------------------------------------------
+    def _validate_fit(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        if self.nan_policy not in NAN_POLICIES:
+            raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            ensure_all_finite=False,
+            y_numeric=True,
+            ensure_min_samples=self._min_samples,
+        )
+        if self.nan_policy == "impute":
+            self.impute_values_ = _finite_column_medians(X)
+        else:
+            self.impute_values_ = None
+        return self._handle_nonfinite(X), np.asarray(y, dtype=np.float64)
+
+    def _validate_predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False, reset=False)
+        return self._handle_nonfinite(X)
+
+    def _handle_nonfinite(self, X: np.ndarray) -> np.ndarray:
+        bad = ~np.isfinite(X)
+        if not bad.any():
+            return X
+        if self.nan_policy == "raise":
+            rows = np.flatnonzero(bad.any(axis=1))
+            cols = np.flatnonzero(bad.any(axis=0))
+            raise ValueError(
+                f"X contains NaN or inf in {len(rows)} row(s) (first: {rows[:5].tolist()}) "
+                f"and column(s) {cols[:20].tolist()}; nan_policy='raise'. Clean the features "
+                "or use nan_policy='impute' (median of the finite training values)."
+            )
+        X = X.copy()
+        X[bad] = np.broadcast_to(self.impute_values_, X.shape)[bad]
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy == "impute"
+        return tags
+
+
+class RankerMixin:
+    """For predictors whose output is a ranking score: only the ordering is meaningful.
+
+    ``score`` is Kendall's tau between ``y`` and the predicted scores (not R^2, which would
+    compare the scores' arbitrary scale with ``y``). Put it before :class:`BasePredictor`
+    in the bases.
+    """
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Kendall tau between ``y`` and ``predict(X)``; ``sample_weight`` is not supported."""
+        if sample_weight is not None:
+            raise ValueError(f"{type(self).__name__}.score does not support sample_weight")
+        return kendall_tau_score(y, self.predict(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True  # scores are not on the scale of y
+        return tags
+
+
+def _finite_column_medians(X: np.ndarray) -> np.ndarray:
+    """Per-column median over finite entries; 0.0 (with a warning) for all-non-finite."""
+    finite = np.isfinite(X)
+    out = np.zeros(X.shape[1])
+    for j in range(X.shape[1]):
+        col = X[finite[:, j], j]
+        if col.size:
+            out[j] = np.median(col)
+        else:
+            logger.warning("column %d has no finite training value; imputing 0.0", j)
+    return out
