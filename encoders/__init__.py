@@ -1,1 +1,33 @@
-"""placeholder"""
+"""Architecture encoders: scikit-learn transformers from architectures to feature matrices.
+
+``OneHotEncoder`` (adjacency / edge-op one-hot, or integer categories) and ``PathEncoder``
+(BANANAS path encoding) are hand-built; ``Arch2VecEncoder`` and ``CATEEncoder`` (learned
+embeddings) are imported on first access. GRAF features live in :mod:`graphfeatures`.
+
+>>> from encoders import OneHotEncoder
+>>> OneHotEncoder("nb201").fit_transform(["(0, 2, 3, 2, 3, 1)"]).shape
+(1, 30)
+"""
+
+from importlib import import_module
+from typing import Any
+
+from .base import ArchEncoder
+from .onehot import ONEHOT_LAYOUTS, OneHotEncoder
+from .path import PathEncoder
+
+#: Encoders defined in modules that are imported lazily (they pull in torch).
+_LAZY = {"Arch2VecEncoder": ".arch2vec", "CATEEncoder": ".cate"}
+
+# the lazy names are left out of __all__ so that ``from encoders import *`` does not import torch
+__all__ = ["ONEHOT_LAYOUTS", "ArchEncoder", "OneHotEncoder", "PathEncoder"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

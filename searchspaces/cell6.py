@@ -146,7 +146,7 @@ class Cell6Space(SearchSpace):
         return out
 
 
-_NB201_TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
+_NB201_TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$", re.ASCII)
 
 
 class NB201Space(Cell6Space):

@@ -50,7 +50,7 @@ class ArchGraph:
             raise InvalidArchitectureError(
                 f"adjacency must be a square matrix, got shape {adj.shape}"
             )
-        if not np.isin(adj, (0, 1)).all():
+        if not ((adj == 0) | (adj == 1)).all():
             raise InvalidArchitectureError("adjacency entries must be 0 or 1")
         n = adj.shape[0]
         if n < 2:

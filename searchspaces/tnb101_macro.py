@@ -129,6 +129,11 @@ def _all_codes() -> tuple[tuple[int, ...], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _valid_codes() -> frozenset[tuple[int, ...]]:
+    return frozenset(_all_codes())
+
+
 class TNB101MacroSpace(SearchSpace):
     """TransNAS-Bench-101 macro space (3,256 skeletons); forms in the module docstring.
 
@@ -234,8 +239,7 @@ class TNB101MacroSpace(SearchSpace):
             for c in range(1, 5):
                 cands.add(codes[:k] + (c,) + codes[k:])
         cands.discard(codes)
-        valid = set(_all_codes())
-        return [TNB101MacroArch(c) for c in sorted(cands) if c in valid]
+        return [TNB101MacroArch(c) for c in sorted(cands) if c in _valid_codes()]
 
     def mutate(self, arch: TNB101MacroArch, seed: int = 0) -> TNB101MacroArch:
         """A uniformly chosen member of :meth:`neighbours` (never empty: every skeleton has a
