@@ -1,0 +1,578 @@
+"""Shared machinery of the learned (pretrained) graph encoders: arch2vec and CATE.
+
+What lives here
+---------------
+* Padding and batching of :class:`searchspaces.ArchGraph` objects into dense tensors
+  (:func:`pad_graphs`, :class:`PaddedGraphs`): node-op token ids ``[B, N]``, 0/1 adjacency
+  ``[B, N, N]`` (upper triangular, ``adj[b, i, j] = 1`` for an edge ``i -> j``) and a boolean
+  node mask ``[B, N]``. The input node is in slot 0, the output node in the last slot
+  ``N - 1``; padding slots (token :data:`PAD`, no edges) sit just before the output.
+  ``N`` is the space's largest node count (``space.max_nodes`` if the space defines it,
+  else the largest graph of the pretraining set).
+* The unlabelled pretraining set of a space (:func:`default_unlabeled`): every architecture
+  if the space can be enumerated (NB201: 15,625, TNB101-micro: 4,096), else the benchmark's
+  architecture list (NB301: 11,221, via :func:`searchspaces.load_archs`), else
+  ``space.sample(n)`` (NB101).
+* :class:`PretrainedGraphEncoder`, the scikit-learn transformer both encoders subclass:
+  parameter handling, the checkpoint cache, ``save``/``load``, per-cell encoding and feature
+  names. Subclasses implement the model, its pretraining loop and the graph embedding.
+
+Multi-cell spaces (NB301: ``normal`` and ``reduce``) train one model on the graphs of all
+cells pooled together; ``transform`` encodes every cell and concatenates the codes in the
+order of ``space.to_graphs`` with feature names prefixed by the cell name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from searchspaces import ArchGraph, SearchSpace
+
+from .base import ArchEncoder, graphs_of, parse_graph_or_arch
+
+log = logging.getLogger(__name__)
+
+#: Token of padding nodes (index 0 of every vocabulary).
+PAD = "<pad>"
+#: Environment variable for the root of nasperf's caches (checkpoints go to ``<root>/encoders``).
+CACHE_ENV = "NASPERF_CACHE"
+#: Incremented whenever a change of the model code makes old checkpoints meaningless.
+CHECKPOINT_VERSION = 1
+
+
+# -- unlabelled architectures ----------------------------------------------------------------------
+def default_unlabeled(
+    space: SearchSpace, n_samples: int, seed: int, data_dir: str | os.PathLike | None = None
+) -> tuple[list, str]:
+    """The default pretraining architectures of ``space`` and where they came from.
+
+    Order of preference: ``space.enumerate()``; the benchmark's architecture list
+    (``searchspaces.load_archs``, e.g. NB301's 11,221 archs); ``space.sample(n_samples, seed)``.
+
+    Returns
+    -------
+    archs : list
+        Architecture objects of ``space``.
+    source : str
+        ``"enumerate"``, ``"archs file"`` or ``"sample"``.
+
+    Raises
+    ------
+    ValueError
+        If the space offers none of the three; the message says to pass ``unlabeled=``.
+    """
+    try:
+        return list(space.enumerate()), "enumerate"
+    except NotImplementedError:
+        pass
+    from searchspaces import DataNotFoundError, load_archs
+
+    try:
+        return list(load_archs(space, data_dir=data_dir)), "archs file"
+    except ValueError:  # no architecture list is known for this space
+        pass
+    except DataNotFoundError as exc:
+        log.info("no architecture list for %s (%s); sampling instead", space.name, exc)
+    try:
+        return list(space.sample(n_samples, seed=seed)), "sample"
+    except NotImplementedError:
+        pass
+    raise ValueError(
+        f"search space {space.name!r} can neither be enumerated nor sampled and has no "
+        "architecture list: pass the pretraining architectures with fit(..., unlabeled=archs)"
+    )
+
+
+def cell_graphs(space: SearchSpace | None, items: Iterable) -> tuple[tuple[str, ...], dict]:
+    """The cell names and the graphs of each cell of parsed architectures (or graphs).
+
+    Parameters
+    ----------
+    space : SearchSpace or None
+    items : iterable
+        Parsed architectures of ``space``, or :class:`ArchGraph` / ``GraphSet`` objects
+        (see ``encoders.base.parse_graph_or_arch``).
+
+    Returns
+    -------
+    cells : tuple of str
+        Names in the order of ``space.to_graphs`` (``("cell",)`` for one-cell spaces).
+    graphs : dict
+        ``cells[k] -> [ArchGraph, ...]``, one graph per item, in input order.
+
+    Raises
+    ------
+    ValueError
+        If two items have different cell names, or there are none.
+    """
+    cells: tuple[str, ...] | None = None
+    out: dict[str, list[ArchGraph]] = {}
+    for k, item in enumerate(items):
+        graphs = graphs_of(space, item)
+        if cells is None:
+            cells = tuple(graphs)
+            out = {c: [] for c in cells}
+        elif tuple(graphs) != cells:
+            raise ValueError(
+                f"architecture {k} has cells {tuple(graphs)}, the first one has {cells}"
+            )
+        for c in cells:
+            out[c].append(graphs[c])
+    if cells is None:
+        raise ValueError("no architectures given")
+    return cells, out
+
+
+def unique_graphs(graphs: Iterable[ArchGraph]) -> list[ArchGraph]:
+    """``graphs`` without exact duplicates (same ops and adjacency), first occurrence kept."""
+    seen: set = set()
+    out = []
+    for g in graphs:
+        key = (g.ops, g.adjacency.tobytes())
+        if key not in seen:
+            seen.add(key)
+            out.append(g)
+    return out
+
+
+def fingerprint(graphs: Sequence[ArchGraph]) -> str:
+    """SHA-256 of an ordered list of graphs (used in checkpoint cache keys)."""
+    h = hashlib.sha256()
+    for g in graphs:
+        h.update("|".join(g.ops).encode())
+        h.update(b"#")
+        h.update(np.packbits(g.adjacency).tobytes())
+        h.update(str(g.n_nodes).encode())
+        h.update(b";")
+    return h.hexdigest()
+
+
+# -- vocabulary and padding ------------------------------------------------------------------------
+def build_vocab(
+    graphs: Iterable[ArchGraph], space_ops: Sequence[str], specials: Sequence[str] = (PAD,)
+) -> tuple[str, ...]:
+    """Token names: ``specials`` first (``PAD`` is id 0), then every node op, sorted.
+
+    Node ops are the names found in ``graphs`` (``input``, ``output``, ...) together with the
+    space's candidate ops except ``none`` (edge-labelled spaces drop ``none`` edges).
+    """
+    names = {op for g in graphs for op in g.ops}
+    names |= {op for op in space_ops if op != "none"}
+    return tuple(specials) + tuple(sorted(names - set(specials)))
+
+
+@dataclass(frozen=True)
+class PaddedGraphs:
+    """A batch of graphs padded to ``N`` nodes.
+
+    Attributes
+    ----------
+    ops : np.ndarray of int64, shape (B, N)
+        Token id of every node (``0`` = :data:`PAD` for padding nodes).
+    adj : np.ndarray of uint8, shape (B, N, N)
+        ``adj[b, i, j] = 1`` for an edge ``i -> j``; strictly upper triangular.
+    mask : np.ndarray of bool, shape (B, N)
+        True for real nodes: slots ``0 .. n_b - 2`` and ``N - 1`` (see :func:`node_slots`).
+    """
+
+    ops: np.ndarray
+    adj: np.ndarray
+    mask: np.ndarray
+
+    def __len__(self) -> int:
+        return self.ops.shape[0]
+
+    def subset(self, idx: np.ndarray | Sequence[int]) -> PaddedGraphs:
+        idx = np.asarray(idx)
+        return PaddedGraphs(self.ops[idx], self.adj[idx], self.mask[idx])
+
+    def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
+        """``(ops long [B, N], adj float [B, N, N], mask bool [B, N])`` on ``device``."""
+        return (torch.as_tensor(self.ops, device=device),
+                torch.as_tensor(self.adj, dtype=torch.float32, device=device),
+                torch.as_tensor(self.mask, device=device))
+
+
+def node_slots(n_nodes: int, max_nodes: int) -> list[int]:
+    """Slots of a graph's nodes in a padded batch: ``0 .. n-2`` and the last slot ``N-1``.
+
+    The output node always sits in the last slot and the input node in slot 0, as in the
+    fixed-size graphs of the arch2vec reference, so that node positions mean the same across
+    graphs of different sizes; padding fills the slots in between.
+    """
+    return [*range(n_nodes - 1), max_nodes - 1]
+
+
+def pad_graphs(graphs: Sequence[ArchGraph], vocab: Sequence[str], max_nodes: int) -> PaddedGraphs:
+    """Pad ``graphs`` to ``max_nodes`` nodes and map ops to token ids of ``vocab``.
+
+    Node ``k`` of a graph with ``n`` nodes goes to slot ``k`` for ``k < n - 1``, the output
+    node to slot ``max_nodes - 1`` (:func:`node_slots`); the adjacency stays upper triangular.
+
+    Raises
+    ------
+    ValueError
+        If a graph has more than ``max_nodes`` nodes or an op missing from ``vocab``.
+    """
+    index = {name: i for i, name in enumerate(vocab)}
+    b = len(graphs)
+    ops = np.zeros((b, max_nodes), np.int64)
+    adj = np.zeros((b, max_nodes, max_nodes), np.uint8)
+    mask = np.zeros((b, max_nodes), bool)
+    for k, g in enumerate(graphs):
+        n = g.n_nodes
+        if n > max_nodes:
+            raise ValueError(
+                f"graph {k} has {n} nodes; this encoder was pretrained on graphs of at most "
+                f"{max_nodes} nodes"
+            )
+        slots = node_slots(n, max_nodes)
+        try:
+            ops[k, slots] = [index[o] for o in g.ops]
+        except KeyError as exc:
+            raise ValueError(
+                f"graph {k} has op {exc.args[0]!r}, unknown to this encoder; known ops: "
+                f"{', '.join(v for v in vocab if not v.startswith('<'))}"
+            ) from None
+        adj[k][np.ix_(slots, slots)] = g.adjacency
+        mask[k, slots] = True
+    return PaddedGraphs(ops, adj, mask)
+
+
+def unpad_graph(ops: Sequence[str], adj: np.ndarray) -> ArchGraph | None:
+    """The graph of decoded node ops (:data:`PAD` marks empty slots) and 0/1 adjacency.
+
+    Returns None if a padding slot has an edge, fewer than two nodes remain, or the ops and
+    the upper triangle of ``adj`` do not form an :class:`ArchGraph`.
+    """
+    upper = np.triu(np.asarray(adj, np.uint8), 1)
+    keep = [i for i, o in enumerate(ops) if o != PAD]
+    empty = [i for i, o in enumerate(ops) if o == PAD]
+    if len(keep) < 2 or upper[empty, :].any() or upper[:, empty].any():
+        return None
+    return ArchGraph(upper[np.ix_(keep, keep)], tuple(ops[i] for i in keep))
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator | None) -> Iterator[np.ndarray]:
+    """Index arrays of consecutive minibatches of ``range(n)``, shuffled if ``generator``."""
+    order = torch.randperm(n, generator=generator).numpy() if generator is not None \
+        else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+# -- devices and caches ----------------------------------------------------------------------------
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA if available else CPU; anything else as ``torch.device``."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def default_cache_dir() -> Path:
+    """``$NASPERF_CACHE/encoders``, else ``$XDG_CACHE_HOME/nasperf/encoders``, else
+    ``~/.cache/nasperf/encoders``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser() / "encoders"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nasperf" / "encoders"
+
+
+def cache_key(payload: dict) -> str:
+    """A short stable hash of a dict of plain values (callables by their qualified name)."""
+    text = json.dumps(payload, sort_keys=True, default=_key_default)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+# -- the estimator base class ----------------------------------------------------------------
+class PretrainedGraphEncoder(ArchEncoder):
+    """Base class of encoders pretrained without labels on the graphs of a search space.
+
+    Inputs are architectures of ``space`` (anything ``space.parse`` accepts) or, for a user's
+    own space, :class:`ArchGraph` objects (or dicts cell name -> ArchGraph) with
+    ``space=None``; then ``unlabeled`` graphs must be given to ``fit``.
+
+    Subclasses define ``_name`` (feature-name stem), ``_model_params`` (the hyper-parameters
+    that change the trained model, part of the cache key), and implement
+    :meth:`_build_model`, :meth:`_pretrain`, :meth:`_embed` and :meth:`_embedding_dim`.
+
+    Fitted attributes
+    -----------------
+    space_ : SearchSpace or None
+    cells_ : tuple of str
+        Cell names of the space (``("cell",)`` for one-cell spaces).
+    vocab_ : tuple of str
+        Node-op tokens; index 0 is :data:`PAD`.
+    max_nodes_ : int
+        Padding size ``N``.
+    model_ : torch.nn.Module
+        The pretrained network (in eval mode, on ``device``).
+    pretrain_report_ : dict
+        Pretraining budget and quality: epochs, seconds, loss history, held-out metrics.
+    checkpoint_path_ : pathlib.Path or None
+        Where the checkpoint was read from or written to (None without cache).
+    feature_names_out_ : list of str
+    """
+
+    _name: str = "enc"
+    _model_params: tuple[str, ...] = ()
+    _specials: tuple[str, ...] = (PAD,)
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def fit(self, X: Iterable | None = None, y: Any = None, unlabeled: Iterable | None = None):
+        """Pretrain the model (or load it from the checkpoint cache).
+
+        Parameters
+        ----------
+        X : sequence of architectures, optional
+            Only checked (parsed); pretraining uses ``unlabeled``.
+        y : ignored
+        unlabeled : sequence of architectures (or ArchGraphs), optional
+            Pretraining set. Default: every architecture of the space, or its architecture
+            list, or ``n_unlabeled`` samples (see :func:`default_unlabeled`).
+
+        Returns
+        -------
+        self
+        """
+        self.space_ = self._resolve_space()
+        if X is not None:
+            self._parse_all(X)  # fail early on bad input
+        self._fit_unlabeled(unlabeled)
+        return self
+
+    def fit_transform(self, X: Sequence, y: Any = None, unlabeled: Iterable | None = None,
+                      **fit_params: Any) -> np.ndarray:
+        """:meth:`fit` (pretraining on ``unlabeled``) then :meth:`transform` of ``X``."""
+        self.space_ = self._resolve_space()
+        archs = self._parse_all(X)
+        self._fit_unlabeled(unlabeled)
+        return self._transform(archs)
+
+    def _parse_one(self, x: Any) -> Any:
+        return parse_graph_or_arch(self.space_, x)
+
+    def _fit_unlabeled(self, unlabeled: Iterable | None) -> None:
+        space = self.space_
+        seed = self.random_state
+        if seed is None:  # a fresh seed; such a run is not reproducible and not cached
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        if unlabeled is not None:
+            items, source = self._parse_all(unlabeled), "given"
+        elif space is None:
+            raise ValueError(f"{type(self).__name__} with space=None needs the pretraining "
+                             "graphs: fit(..., unlabeled=[ArchGraph, ...])")
+        else:
+            items, source = default_unlabeled(space, self.n_unlabeled, seed, self.data_dir)
+        cells, per_cell = cell_graphs(space, items)
+        graphs = unique_graphs(g for c in cells for g in per_cell[c])
+        if len(graphs) < 2:
+            raise ValueError(
+                f"the pretraining set has {len(graphs)} distinct graph(s); need at least 2"
+            )
+        space_ops = space.ops if space is not None else ()
+        vocab = build_vocab(graphs, space_ops, self._specials)
+        max_nodes = int(getattr(space, "max_nodes", 0) or max(g.n_nodes for g in graphs))
+        device = resolve_device(self.device)
+        space_name = space.name if space is not None else "graphs"
+
+        self.cells_ = cells
+        self.vocab_ = vocab
+        self.max_nodes_ = max_nodes
+        params = {k: getattr(self, k) for k in self._model_params}
+        key = cache_key({
+            "encoder": type(self).__name__, "version": CHECKPOINT_VERSION, "space": space_name,
+            "random_state": seed, "params": params, "vocab": vocab, "max_nodes": max_nodes,
+            "data": fingerprint(graphs),
+        })
+        path = None
+        if self.use_cache and self.random_state is not None:
+            root = Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
+            path = root / f"{type(self).__name__.lower()}-{space_name}-{key}.pt"
+        if path is not None and path.is_file():
+            log.info("loading pretrained %s from %s", type(self).__name__, path)
+            self._restore(torch.load(path, map_location=device, weights_only=True), device)
+        else:
+            with _seeded(seed, device):
+                model = self._build_model().to(device)
+                report = self._pretrain(model, graphs, device, seed)
+            report.update(n_graphs=len(graphs), source=source, n_unlabeled=len(items))
+            self.model_ = model.eval()
+            self.pretrain_report_ = report
+            if path is not None:
+                self.save(path)
+                log.info("saved pretrained %s to %s", type(self).__name__, path)
+        self.checkpoint_path_ = path
+        self.feature_names_out_ = self._feature_names()
+
+    # -- transforming ------------------------------------------------------------------------------
+    def _transform(self, archs: list) -> np.ndarray:
+        """Per-cell codes concatenated in the order of :attr:`cells_`, float64
+        ``[n_archs, n_cells * embedding_dim]``."""
+        cells, per_cell = cell_graphs(self.space_, archs)
+        if cells != self.cells_:
+            raise ValueError(f"architectures have cells {cells}, the encoder {self.cells_}")
+        return np.concatenate([self.embed_graphs(per_cell[c]) for c in cells], axis=1)
+
+    def embed_graphs(self, graphs: Sequence[ArchGraph], batch_size: int = 1024) -> np.ndarray:
+        """Codes of individual graphs, shape (len(graphs), embedding_dim), float64."""
+        check_is_fitted(self, "model_")
+        padded = pad_graphs(graphs, self.vocab_, self.max_nodes_)
+        device = next(self.model_.parameters()).device
+        self.model_.eval()
+        out = []
+        with torch.no_grad():
+            for idx in minibatches(len(padded), batch_size, None):
+                out.append(self._embed(self.model_, *padded.subset(idx).tensors(device)).cpu())
+        return torch.cat(out).double().numpy()
+
+    def _feature_names(self) -> list[str]:
+        """``"<stem><k>"`` for one-cell spaces, ``"<cell>_<stem><k>"`` otherwise."""
+        d = self._embedding_dim()
+        prefixes = [""] if len(self.cells_) == 1 else [f"{c}_" for c in self.cells_]
+        return [f"{p}{self._name}{k}" for p in prefixes for k in range(d)]
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the pretrained model and everything ``load`` needs to ``path`` (torch.save)."""
+        check_is_fitted(self, "model_")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {
+            "version": CHECKPOINT_VERSION, "encoder": type(self).__name__,
+            "space": self.space_.name if self.space_ is not None else "graphs",
+            "params": _plain_params(self.get_params()),
+            "cells": list(self.cells_), "vocab": list(self.vocab_), "max_nodes": self.max_nodes_,
+            "report": _jsonable(self.pretrain_report_), "extra": self._extra_state(),
+            "model_state": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+        }
+        tmp = path.with_name(path.name + ".part")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, space: str | SearchSpace | None = None,
+             device: str | torch.device = "cpu"):
+        """An encoder fitted from a checkpoint written by :meth:`save`.
+
+        ``space`` must be given for a user space (a ``SearchSpace`` object); benchmark spaces
+        are found by the name stored in the checkpoint.
+        """
+        state = torch.load(path, map_location=resolve_device(device), weights_only=True)
+        if state.get("encoder") != cls.__name__:
+            raise ValueError(
+                f"{path} holds a {state.get('encoder')} checkpoint, not {cls.__name__}")
+        params = {k: v for k, v in state["params"].items() if k in cls._get_param_names()}
+        if space is None and state["space"] != "graphs":
+            space = state["space"]
+        params.update(space=space, device=str(device))
+        enc = cls(**params)
+        enc.space_ = enc._resolve_space()
+        name = enc.space_.name if enc.space_ is not None else "graphs"
+        if name != state["space"]:
+            raise ValueError(f"{path} was trained on {state['space']!r}, not {name!r}")
+        enc.cells_ = tuple(state["cells"])
+        enc.vocab_ = tuple(state["vocab"])
+        enc.max_nodes_ = int(state["max_nodes"])
+        enc._restore(state, resolve_device(device))
+        enc.checkpoint_path_ = Path(path)
+        enc.feature_names_out_ = enc._feature_names()
+        return enc
+
+    def _restore(self, state: dict, device: torch.device) -> None:
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"checkpoint version {state.get('version')} is not "
+                             f"{CHECKPOINT_VERSION}; pretrain again")
+        if tuple(state["vocab"]) != self.vocab_ or int(state["max_nodes"]) != self.max_nodes_:
+            raise ValueError("checkpoint vocabulary or node count differs from this encoder")
+        self._load_extra_state(state.get("extra", {}))
+        model = self._build_model()
+        model.load_state_dict(state["model_state"])
+        self.model_ = model.to(device).eval()
+        self.pretrain_report_ = dict(state["report"])
+
+    # -- subclass hooks ----------------------------------------------------------------------------
+    def _build_model(self) -> torch.nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _pretrain(self, model: torch.nn.Module, graphs: list[ArchGraph], device: torch.device,
+                  seed: int) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _embed(self, model: torch.nn.Module, ops: torch.Tensor, adj: torch.Tensor,
+               mask: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _embedding_dim(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, extra: dict) -> None:
+        pass
+
+
+class _seeded:
+    """Context manager: fork the torch RNGs (CPU and ``device``) and seed them.
+
+    Model initialisation, dropout and sampling inside are reproducible; the caller's global
+    RNG state is restored on exit.
+    """
+
+    def __init__(self, seed: int, device: torch.device):
+        devices = [device.index or 0] if device.type == "cuda" else []
+        self._fork = torch.random.fork_rng(devices=devices)
+        self._seed = int(seed)
+
+    def __enter__(self):
+        self._fork.__enter__()
+        torch.manual_seed(self._seed)
+        return self
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+
+
+def _key_default(obj: Any) -> str:
+    if callable(obj) and hasattr(obj, "__qualname__"):
+        return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
+    return repr(obj)
+
+
+def _plain_params(params: dict) -> dict:
+    """The parameters whose values survive a checkpoint (plain values; not callables)."""
+    ok = (type(None), bool, int, float, str)
+    return {k: v for k, v in params.items() if isinstance(v, ok)}
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain Python types only (so that ``torch.load(weights_only=True)`` can read them)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, SearchSpace):
+        return obj.name
+    return repr(obj)
