@@ -40,6 +40,7 @@ from sklearn.ensemble import RandomForestRegressor
 from encoders import OneHotEncoder, PathEncoder
 from eval.metrics import kendall_tau
 from eval.runner import split
+from eval.tables import markdown_table
 from graphfeatures import GRAFEncoder
 from searchspaces import get_space, load_archs, load_benchmark
 
@@ -158,16 +159,6 @@ def time_encoders(data_dir: str | None) -> pd.DataFrame:
     return pd.DataFrame(rows)[cols]
 
 
-def _md_table(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table (pandas' ``to_markdown`` needs the optional ``tabulate``)."""
-    header = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, r in frame.iterrows():
-        cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in r]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def markdown(results: pd.DataFrame, timing: pd.DataFrame) -> str:
     """Tables: tau mean ± std per feature set and train size; encoding times."""
     stats = results.groupby(["features", "train_size"], sort=False)["kendall_tau"]
@@ -179,12 +170,13 @@ def markdown(results: pd.DataFrame, timing: pd.DataFrame) -> str:
     n_cells = int(results["n_test"].iloc[0] + results["train_size"].iloc[0])
     lines = [f"Kendall tau of a default RandomForestRegressor on NB201 CIFAR-10 validation "
              f"accuracy ({n_cells:,} cells of the GRAF CSV; test set: all non-train cells); "
-             f"mean ± std over {results['seed'].nunique()} seeds.", "", _md_table(table), ""]
+             f"mean ± std over {results['seed'].nunique()} seeds.", "",
+             markdown_table(table, float_format="{:.1f}"), ""]
     if not timing.empty:
         lines += ["Encoding time of `fit_transform` in seconds, wall clock (shared 2-core "
                   "machine) and process CPU time; cold = first call in a fresh process, warm = "
                   "a second call (NB201 cell graphs are memoised by `searchspaces`):", "",
-                  _md_table(timing), ""]
+                  markdown_table(timing), ""]
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .metrics import check_pair, kendall_tau, pearson, spearman
+from .tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -549,12 +550,7 @@ def _print_table(df: pd.DataFrame, markdown: bool) -> None:
     if not markdown:
         print(df.to_string(float_format=lambda v: f"{v:.3f}"))
         return
-    cols = [str(c) for c in df.columns]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "|".join("---" for _ in cols) + "|")
-    for _, row in df.iterrows():
-        cells = [f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v) for v in row]
-        print("| " + " | ".join(cells) + " |")
+    print(markdown_table(df))
 
 
 def run(args: argparse.Namespace, bench: Any = None) -> int:

@@ -97,14 +97,18 @@ def test_model_forward_and_params(channels, cells, nc):
 
 def test_model_params_match_benchmark(data_dir):
     blob = json.loads((data_dir / "nas-bench-suite-zero" / "zc_nasbench201.json").read_text())
-    n = 0
+    n = 0  # every cell of every file is checked by `python -m eval.verify_spaces`
     for ds, nc in (("cifar10", 10), ("cifar100", 100), ("ImageNet16-120", 120)):
-        for key, rec in blob[ds].items():
-            m = NB201.to_model(NB201.parse(key), num_classes=nc)
+        keys = sorted(blob[ds])
+        keys = keys if ds == "cifar10" else random.Random(0).sample(keys, 60)
+        for key in keys:
+            rec = blob[ds][key]
+            with torch.device("meta"):  # parameter shapes only: no memory, no initialisation
+                m = NB201.to_model(NB201.parse(key), num_classes=nc)
             assert sum(p.numel() for p in m.parameters()) / 1e6 == pytest.approx(
                 rec["params"]["score"], abs=5e-7), key
             n += 1
-    assert n == 724 + 725 + 724
+    assert n == 724 + 60 + 60
 
 
 @settings(max_examples=200, deadline=None)
