@@ -118,15 +118,22 @@ def run_benchmark(
         t0 = time.perf_counter()
         model.fit(X[tr], y[tr])
         t1 = time.perf_counter()
-        y_hat = np.asarray(model.predict(X[te]), dtype=float)
+        extra = {}
+        if hasattr(model, "predict_std"):  # uncertainty: coverage of the 68 % / 95 % intervals
+            y_hat, std = (np.asarray(v, dtype=float) for v in model.predict(X[te], return_std=True))
+            z = np.abs(y[te] - y_hat) / np.maximum(std, 1e-12)
+            extra = {"coverage_68": float(np.mean(z <= 1.0)),
+                     "coverage_95": float(np.mean(z <= 1.96))}
+        else:
+            y_hat = np.asarray(model.predict(X[te]), dtype=float)
         t2 = time.perf_counter()
         row = {**ident, "features": feat, "predictor": pred_name, "train_size": n,
-               "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat),
+               "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat), **extra,
                "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
         rows.append(row)
         if csv is not None:
             csv.parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.is_file(), index=False)
+            _append_row(csv, row)
         bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
         bar.update()
     bar.close()
@@ -141,6 +148,19 @@ def run_benchmark(
 
         plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
     return df
+
+
+def _append_row(csv: Path, row: dict) -> None:
+    """Append one row; rewrite the file when the row brings new columns (e.g. coverage)."""
+    if csv.is_file():
+        old = pd.read_csv(csv)
+        if set(row) - set(old.columns):
+            pd.concat([old, pd.DataFrame([row])]).to_csv(csv, index=False)
+            return
+        pd.DataFrame([row]).reindex(columns=old.columns).to_csv(csv, mode="a", header=False,
+                                                                 index=False)
+        return
+    pd.DataFrame([row]).to_csv(csv, index=False)
 
 
 def summarise(df: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:

@@ -1,0 +1,84 @@
+"""Every predictor on three benchmarks, features one-hot + the benchmark's zero-cost proxies.
+
+Kendall tau on all non-training architectures, 5 random training draws per train size,
+coverage of the 68 % / 95 % intervals for predictors with uncertainty, fit + predict time.
+Resumable (rows are appended to ``<out>/<benchmark>/results.csv``)::
+
+    python -m eval.bench_predictors --out results/predictors --doc docs/predictors.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from predictors import list_predictors
+from searchspaces import load_benchmark
+
+from .runner import run_benchmark
+from .tables import markdown_table
+
+#: (space, dataset, source, dedup, train sizes)
+BENCHMARKS = [
+    ("nb201", "cifar10", "graf", False, (10, 32, 128, 1024)),
+    ("nb101", "cifar10", "zc", True, (10, 32, 128)),
+    ("tnb101_micro", "class_scene", "zc", True, (10, 32, 128)),
+]
+FEATURES = "onehot+zc"
+
+
+def tables(df: pd.DataFrame) -> str:
+    """Markdown: tau mean ± std per predictor and train size; coverage; timings."""
+    out = []
+    g = df.groupby(["predictor", "train_size"])
+    tau = g["kendall_tau"].agg(["mean", "std"])
+    cell = (tau["mean"].map("{:.3f}".format) + " ± " + tau["std"].map("{:.3f}".format))
+    out += [markdown_table(cell.unstack("train_size").rename(columns=lambda c: f"n={c}"),
+                           index=True), ""]
+    if "coverage_68" in df:
+        cov = g[["coverage_68", "coverage_95"]].mean().dropna()
+        if len(cov):
+            out += ["Coverage of the 68 % / 95 % predictive intervals on the test cells "
+                    "(mean over seeds):", "", markdown_table(cov, index=True), ""]
+    big = df[df["train_size"] == df["train_size"].max()]
+    t = big.groupby("predictor")[["fit_seconds", "predict_seconds"]].mean()
+    out += [f"Seconds at train size {big['train_size'].max()} (fit; predict on "
+            f"{int(big['n_test'].iloc[0])} cells), mean over seeds, 2 CPU cores:", "",
+            markdown_table(t, float_format="{:.2f}", index=True), ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="results/predictors")
+    p.add_argument("--doc", default=None)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--predictors", default=",".join(list_predictors()))
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+    sections = []
+    for space, ds, source, dedup, sizes in BENCHMARKS:
+        bench = load_benchmark(space, ds, data_dir=args.data_dir, source=source, dedup=dedup)
+        df = run_benchmark(space, features=[FEATURES], predictors=args.predictors.split(","),
+                           train_sizes=sizes, seeds=args.seeds,
+                           out=Path(args.out) / f"{space}_{ds}", bench=bench)
+        note = f", deduplicated to {len(bench)} distinct networks" if dedup else ""
+        sections.append(f"## {space} {ds} ({source}{note})\n\n{tables(df)}")
+        print(sections[-1], flush=True)
+    if args.doc:
+        Path(args.doc).write_text(
+            "# Predictors\n\nProduced by `python -m eval.bench_predictors --out "
+            "results/predictors --doc docs/predictors.md`. Features: one-hot encoding + the "
+            "benchmark's precomputed zero-cost proxies; test set: every non-training "
+            "architecture; 5 random training draws.\n\n" + "\n\n".join(sections) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
