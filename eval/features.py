@@ -51,6 +51,11 @@ def graf(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
     return _encode(GRAFEncoder(bench.space, **kw), bench)
 
 
+def graf_all(bench: Benchmark) -> tuple[np.ndarray, list[str]]:
+    """GRAF with every feature group (op counts, path lengths, path counts, degrees, ...)."""
+    return graf(bench, feature_groups="all")
+
+
 def arch2vec(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
     from encoders import Arch2VecEncoder
 
@@ -86,6 +91,7 @@ FEATURE_FAMILIES: dict[str, FeatureFn] = {
     "onehot": onehot,
     "path": path,
     "graf": graf,
+    "graf_all": graf_all,
     "zc": zc,
     "flops_params": flops_params,
     "arch2vec": arch2vec,

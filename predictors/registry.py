@@ -14,6 +14,7 @@ PREDICTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "lightgbm": ("trees:TreePredictor", {"kind": "lightgbm"}),
     "xgboost": ("trees:TreePredictor", {"kind": "xgboost"}),
     "random_forest": ("trees:TreePredictor", {"kind": "random_forest"}),
+    "extra_trees": ("trees:TreePredictor", {"kind": "extra_trees"}),
     "lambdarank": ("rankers:LambdaRankPredictor", {}),
     "pairwise_ranker": ("rankers:PairwiseRankerPredictor", {}),
     "omni": ("omni:OmniPredictor", {}),

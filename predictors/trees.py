@@ -10,6 +10,7 @@ trees small and leaves allowed to be small, and boost slowly:
 ``"xgboost"``             300 trees, learning rate 0.05, depth 4, row/column subsampling
                           0.8, L2 1.0, ``tree_method="hist"``
 ``"random_forest"``       300 trees, ``max_features=0.5``, ``min_samples_leaf=1``
+``"extra_trees"``         500 extremely randomised trees, ``max_features=0.5``
 ========================  ===============================================================
 
 ``params`` overrides any of these (keyword arguments of the underlying estimator).
@@ -82,11 +83,20 @@ def _random_forest(seed: int, n_jobs: int) -> BaseEstimator:
     )
 
 
+def _extra_trees(seed: int, n_jobs: int) -> BaseEstimator:
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    return ExtraTreesRegressor(
+        n_estimators=500, max_features=0.5, min_samples_leaf=1, n_jobs=n_jobs, random_state=seed
+    )
+
+
 #: Tree kind -> factory ``(seed, n_jobs) -> unfitted estimator with the small-data defaults``.
 TREE_KINDS: dict[str, Callable[[int, int], BaseEstimator]] = {
     "lightgbm": _lightgbm,
     "xgboost": _xgboost,
     "random_forest": _random_forest,
+    "extra_trees": _extra_trees,
 }
 
 #: Randomised-search spaces (scipy distributions or lists) per tree kind.
@@ -115,6 +125,11 @@ HPO_SPACES: dict[str, dict] = {
         "min_samples_leaf": randint(1, 6),
         "max_depth": [None, 8, 16],
     },
+    "extra_trees": {
+        "n_estimators": randint(200, 800),
+        "max_features": uniform(0.2, 0.8),
+        "min_samples_leaf": randint(1, 4),
+    },
 }
 
 
@@ -136,7 +151,7 @@ class TreePredictor(BasePredictor):
 
     Parameters
     ----------
-    kind : {"lightgbm", "xgboost", "random_forest"}, default "lightgbm"
+    kind : {"lightgbm", "xgboost", "random_forest", "extra_trees"}, default "lightgbm"
     params : dict or None
         Overrides of the defaults listed in the module docstring (underlying estimator's
         keyword arguments, e.g. ``{"n_estimators": 500}``).

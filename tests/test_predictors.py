@@ -42,6 +42,7 @@ FAST = {
     "lightgbm": {"params": {"n_estimators": 100}},
     "xgboost": {"params": {"n_estimators": 100}},
     "random_forest": {"params": {"n_estimators": 50}},
+    "extra_trees": {"params": {"n_estimators": 50}},
     "lambdarank": {"params": {"n_estimators": 100}},
     "pairwise_ranker": {
         "hidden_layer_sizes": (32,),
