@@ -61,6 +61,7 @@ def run_benchmark(
     source: str | None = None,
     target: str = "val_accuracy",
     data_dir: str | Path | None = None,
+    dedup: bool = False,
     bench: Benchmark | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -78,6 +79,9 @@ def run_benchmark(
     out : path, optional
         Directory for ``results.csv``, ``results.json``, plots and the feature cache.
         Rows already in ``results.csv`` are not run again.
+    dedup : bool
+        Merge architectures that build the same network before splitting
+        (:meth:`searchspaces.Benchmark.deduplicate`).
     bench : Benchmark, optional
         Use this benchmark instead of loading ``space``/``dataset``.
     """
@@ -86,7 +90,7 @@ def run_benchmark(
     from .metrics import all_metrics
 
     bench = bench or load_benchmark(space, dataset, data_dir=data_dir, source=source,
-                                    target=target)
+                                    target=target, dedup=dedup)
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     out = Path(out) if out is not None else None
     csv = out / "results.csv" if out else None
@@ -195,6 +199,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"])
     p.add_argument("--test", default="rest", help="'rest' or a number of test architectures")
     p.add_argument("--out", default="results")
+    p.add_argument("--dedup", action="store_true",
+                   help="merge architectures that build the same network before splitting")
     p.add_argument("--data-dir", default=None)
     p.set_defaults(func=run)
 
@@ -205,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         predictors=_csv_list(args.predictors),
         train_sizes=[int(n) for n in _csv_list(args.train_sizes)], seeds=args.seeds,
         test=args.test if args.test == "rest" else int(args.test), out=args.out,
-        source=args.source, target=args.target, data_dir=args.data_dir)
+        source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} {args.dataset}:")
         print(summarise(df).to_string())

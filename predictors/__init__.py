@@ -28,6 +28,7 @@ _LAZY = {
     "LambdaRankPredictor": "rankers",
     "PairwiseRankerPredictor": "rankers",
     "OmniPredictor": "omni",
+    "CVSelectPredictor": "select",
 }
 
 __all__ = [

@@ -18,6 +18,7 @@ PREDICTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "lambdarank": ("rankers:LambdaRankPredictor", {}),
     "pairwise_ranker": ("rankers:PairwiseRankerPredictor", {}),
     "omni": ("omni:OmniPredictor", {}),
+    "auto": ("select:CVSelectPredictor", {}),
 }
 
 

@@ -26,6 +26,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from predictors import (
+    CVSelectPredictor,
     GPPredictor,
     LambdaRankPredictor,
     MLPEnsemblePredictor,
@@ -60,6 +61,8 @@ ESTIMATORS = [
         base_params=SMALL,
         random_state=0,
     ),
+    CVSelectPredictor(candidates=[("extra_trees", {"params": SMALL}),
+                                  ("lightgbm", {"params": SMALL})], cv=2, random_state=0),
 ]
 
 
