@@ -1,0 +1,79 @@
+"""The ``nasperf proxies`` subcommand (zerocost.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zerocost import cli
+
+SMALL = '{"channels": 4, "cells_per_stage": 1}'
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="nasperf")
+    sub = parser.add_subparsers(dest="command")
+    cli.add_parser(sub)
+    return parser.parse_args(["proxies", *argv])
+
+
+def test_one_arch_table(capsys):
+    args = parse(["--space", "nb201", "--arch", "(0, 2, 3, 2, 3, 1)", "--model-kwargs", SMALL,
+                  "--proxies", "synflow,params,nwot", "--batch-size", "4"])
+    assert args.func is cli.run
+    assert cli.run(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["proxy", "score", "seconds"]
+    assert [ln.split()[0] for ln in out[1:]] == ["synflow", "params", "nwot"]
+
+
+def test_model_factory_json(capsys):
+    args = parse(["--model", "torch.nn:Linear", "--factory-kwargs",
+                  '{"in_features": 6, "out_features": 3}', "--proxies", "params,flops,synflow",
+                  "--json", "--batch-size", "4"])
+    assert cli.run(args) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["params"]["score"] == pytest.approx(21 / 1e6)
+    assert res["flops"]["score"] == pytest.approx(18 / 1e6)
+    assert res["synflow"]["mode"] == "eval"
+
+
+def test_archs_file_resumes(tmp_path, capsys):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("# two cells\n(0, 2, 3, 2, 3, 1)\n\n(4, 0, 4, 1, 2, 0)\n")
+    out = tmp_path / "scores.jsonl"
+    argv = ["--space", "nb201", "--archs-file", str(archs), "--out", str(out), "--model-kwargs",
+            SMALL, "--proxies", "params,jacov", "--batch-size", "4", "--no-progress"]
+    assert cli.run(parse(argv)) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == 2 and set(lines[0]["scores"]) == {"params", "jacov"}
+    archs.write_text(archs.read_text() + "(1, 0, 2, 2, 2, 1)\n")
+    assert cli.run(parse(argv)) == 0
+    assert "resuming: 2 of 3" in capsys.readouterr().err
+    lines2 = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines2) == 3 and lines2[:2] == lines
+
+
+def test_errors_exit_2(capsys):
+    assert cli.run(parse(["--space", "nb201"])) == 2
+    assert "exactly one of" in capsys.readouterr().err
+    assert cli.run(parse(["--arch", "(0, 2, 3, 2, 3, 1)"])) == 2
+    assert "need --space" in capsys.readouterr().err
+    assert cli.run(parse(["--model", "no_such_module_xyz:f"])) == 2
+    assert "cannot import" in capsys.readouterr().err
+    assert cli.run(parse(["--space", "nb201", "--arch", "(9, 9, 9, 9, 9, 9)"])) == 2
+    assert "unknown op id" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "zerocost.cli", "--space", "nb201", "--arch",
+         "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+         "--proxies", "params,flops", "--json"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout)) == {"params", "flops"}

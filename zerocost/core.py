@@ -1,0 +1,280 @@
+"""``compute_proxies``: any set of proxies on any ``nn.Module``, sharing passes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .context import ProxyContext
+from .data import DEFAULT_BATCH_SIZE, default_batch, infer_input_shape, parse_shape, to_batch
+from .layers import LayerSpec
+from .passes import STAGES, is_oom, run_train_pass
+from .registry import PROXIES, get_proxy, resolve_proxies
+from .spec import ProxyUndefined
+
+log = logging.getLogger(__name__)
+
+
+class BatchTooLargeError(MemoryError):
+    """The batch does not fit in the device's memory; the message names the batch size."""
+
+
+@dataclass
+class ProxyResult:
+    """One proxy's score with how it was obtained.
+
+    Attributes
+    ----------
+    name : str
+    score : float
+        ``NaN`` when undefined; then ``reason`` says why.
+    seconds : float
+        Wall time: the proxy's own computation plus an equal share of each shared pass it used.
+    higher_is_better : bool
+    mode : str
+        ``"train"``, ``"eval"`` or ``"none"`` (no forward pass).
+    shared : tuple of str
+        Shared-pass products the proxy used.
+    reason : str or None
+    notes : list of str
+        Remarks (fallbacks, clamping, label folding).
+    n_layers : int
+        Scored layers (per-layer proxies) or hooked activation calls (nwot).
+    """
+
+    name: str
+    score: float
+    seconds: float
+    higher_is_better: bool
+    mode: str
+    shared: tuple[str, ...] = ()
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    n_layers: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "score": self.score, "seconds": self.seconds,
+                "higher_is_better": self.higher_is_better, "mode": self.mode,
+                "shared": list(self.shared), "reason": self.reason, "notes": list(self.notes),
+                "n_layers": self.n_layers}
+
+
+@contextlib.contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch inside, restore the global RNG and cuDNN flags afterwards (pitfall C19)."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags
+
+
+def _device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"invalid device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but no CUDA GPU is available")
+    return dev
+
+
+def _model_dtype(model: nn.Module) -> torch.dtype:
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.get_default_dtype()
+
+
+def _default_loss(y: torch.Tensor | None, notes: list[str]) -> Callable | None:
+    if y is None:
+        return None
+    if not y.is_floating_point():
+        return F.cross_entropy
+    notes.append("floating-point targets and no loss_fn: using mean squared error")
+    return F.mse_loss
+
+
+def compute_proxies(
+    model: nn.Module,
+    batch: Any = None,
+    proxies: str | Sequence[str] = "all",
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    *,
+    input_shape: Sequence[int] | str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    num_batches: int = 1,
+    layers: LayerSpec = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    return_details: bool = False,
+) -> dict[str, float] | dict[str, ProxyResult]:
+    """Zero-cost proxy scores of a network at initialisation.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any network; never modified (every pass runs on a deep copy moved to ``device``).
+    batch : tensor, (x, y), dict, DataLoader or None
+        Inputs ``x`` of shape ``(N, ...)`` and targets ``y`` (class indices for the default
+        cross-entropy loss; anything ``loss_fn`` accepts otherwise). A DataLoader (any
+        iterable of batches) contributes its first ``num_batches`` batches. ``None`` uses
+        :func:`zerocost.data.default_batch` (``batch_size`` real digit images resized to
+        ``input_shape``). Proxies that use targets need ``y``.
+    proxies : "all", list of names, or comma-separated string
+        See :func:`zerocost.list_proxies`.
+    loss_fn : callable, optional
+        ``loss_fn(output, y) -> scalar``. Default: cross-entropy for integer targets, mean
+        squared error for floating-point targets.
+    device : str or torch.device
+    seed : int
+        Seeds everything random (dropout in the train pass, zen's inputs and weights, the
+        default batch). The global RNG state is restored afterwards.
+    input_shape : sequence of int or "C,H,W", optional
+        Shape of one input for the default batch (default: from the model's first layer).
+    batch_size, num_batches : int
+        Size of the default batch; batches taken from a DataLoader.
+    layers : None, "weighted", tuple of types or callable
+        Layers scored by the per-layer proxies (see :func:`zerocost.layers.select_layers`).
+    options : dict, optional
+        Per-proxy options, e.g. ``{"synflow": {"bn": True}, "zen": {"feature_fn": f}}``.
+    return_details : bool
+        Return :class:`ProxyResult` objects instead of floats.
+
+    Returns
+    -------
+    dict
+        ``name -> score`` (float; ``NaN`` with a logged warning giving the reason when a
+        score is undefined), or ``name -> ProxyResult`` with ``return_details=True``.
+
+    Raises
+    ------
+    ValueError
+        Unknown proxies, a malformed batch, missing targets for a proxy that needs them, a
+        forward or loss that fails on the batch.
+    BatchTooLargeError
+        The batch does not fit in memory (the message names the batch size).
+    """
+    names = resolve_proxies(proxies)
+    specs = [get_proxy(n) for n in names]
+    dev = _device(device)
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    options = dict(options or {})
+    unknown_opts = set(options) - set(PROXIES)
+    if unknown_opts:
+        raise ValueError(f"options given for unknown proxies {sorted(unknown_opts)}; "
+                         f"known: {', '.join(PROXIES)}")
+
+    is_default = batch is None
+    if is_default:
+        shape = parse_shape(input_shape) if input_shape is not None else infer_input_shape(model)
+        x, y = default_batch(shape, batch_size=batch_size, seed=seed)
+    else:
+        x, y = to_batch(batch, num_batches=num_batches)
+    need_y = [s.name for s in specs if s.needs_targets]
+    if y is None and need_y:
+        raise ValueError(
+            f"proxies {need_y} need targets; pass batch=(x, y) or leave them out of `proxies`"
+        )
+    if x.is_floating_point():
+        x = x.to(_model_dtype(model))
+    x, y = x.to(dev), (None if y is None else y.to(dev))
+
+    pass_notes: list[str] = []
+    ctx = ProxyContext(model=model, x=x, y=y, device=dev, seed=seed,
+                       loss_fn=loss_fn or _default_loss(y, pass_notes), layers=layers,
+                       options=options, default_batch=is_default)
+    needs: set[str] = set().union(*(s.needs for s in specs))
+    results: dict[str, ProxyResult] = {}
+    stage = "the train-mode pass"
+    try:
+        with _seeded(seed, dev):
+            share = dict.fromkeys(names, 0.0)
+            if needs:
+                t0 = time.perf_counter()
+                ctx.train_pass = run_train_pass(ctx, needs)
+                total = time.perf_counter() - t0
+                pass_notes.extend(ctx.train_pass.notes)
+                stages = dict(ctx.train_pass.stage_seconds)
+                stages["forward"] = stages.get("forward", 0.0) + total - sum(stages.values())
+                for st, seconds in stages.items():
+                    users = [s.name for s in specs if s.needs & STAGES[st]]
+                    for u in users:
+                        share[u] += seconds / len(users)
+            for spec in specs:
+                stage = f"proxy {spec.name!r}"
+                ctx.current, ctx.notes = spec.name, []
+                torch.manual_seed(seed)  # a proxy's randomness must not depend on the others
+                t0 = time.perf_counter()
+                reason = None
+                try:
+                    score = float(spec.fn(ctx))
+                except ProxyUndefined as exc:
+                    score, reason = math.nan, str(exc)
+                seconds = time.perf_counter() - t0 + share[spec.name]
+                if reason is None and not math.isfinite(score):
+                    reason = f"the computed value is {score}"
+                    score = math.nan
+                if reason is not None:
+                    log.warning("proxy %s is NaN: %s", spec.name, reason)
+                notes = [n for n in pass_notes if _concerns(n, spec.name, spec.needs)]
+                tp = ctx.train_pass
+                n_layers = (tp.relu_modules if spec.name == "nwot" and tp is not None
+                            else len(tp.layer_names) if tp is not None and spec.needs else 0)
+                results[spec.name] = ProxyResult(
+                    name=spec.name, score=score, seconds=seconds,
+                    higher_is_better=spec.higher_is_better, mode=spec.mode,
+                    shared=tuple(sorted(spec.needs)), reason=reason,
+                    notes=notes + ctx.notes, n_layers=n_layers,
+                )
+    except Exception as exc:
+        if is_oom(exc) and not isinstance(exc, BatchTooLargeError):
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+            raise BatchTooLargeError(
+                f"out of memory on {dev} in {stage} with a batch of {x.shape[0]} samples of "
+                f"shape {tuple(x.shape[1:])}; use a smaller batch (batch_size=... or fewer "
+                f"samples) or a smaller input resolution. ({exc})"
+            ) from exc
+        raise
+    finally:
+        ctx.train_pass = None  # free the graph and gradients before returning
+    if return_details:
+        return results
+    return {n: r.score for n, r in results.items()}
+
+
+def _concerns(note: str, name: str, needs: frozenset[str]) -> bool:
+    """Whether a train-pass note is relevant to proxy ``name`` (``"<proxy>: ..."`` notes
+    belong to that proxy only)."""
+    head = note.split(":", 1)[0]
+    if head in PROXIES:
+        return head == name
+    if "labels" in note or "targets" in note or "loss" in note or "gradients are 0" in note:
+        return bool(needs & {"loss_grad", "act_grad", "hessian_grad"})
+    if "input Jacobian" in note:
+        return "input_grad" in needs
+    return bool(needs)
+
+
+def results_table(results: dict[str, ProxyResult]):
+    """A pandas DataFrame (one row per proxy) from ``return_details=True`` results."""
+    import pandas as pd
+
+    rows = [r.as_dict() for r in results.values()]
+    return pd.DataFrame(rows).set_index("name")

@@ -1,0 +1,230 @@
+"""``ZeroCostEncoder``: architectures of a search space -> zero-cost proxy feature matrix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .core import compute_proxies
+from .data import DEFAULT_BATCH_SIZE, default_batch, infer_input_shape, to_batch
+from .registry import get_proxy, resolve_proxies
+
+log = logging.getLogger(__name__)
+
+
+class ZeroCostEncoder(TransformerMixin, BaseEstimator):
+    """Encode architectures by their zero-cost proxy scores.
+
+    For every architecture and proxy the value comes from, in order: the benchmark's
+    precomputed table (when ``precomputed`` and the architecture is listed there), the disk
+    cache (``cache_dir``), or :func:`zerocost.compute_proxies` on ``space.to_model(arch)``
+    (initialised with ``torch.manual_seed(seed)``), whose result is then cached.
+
+    Parameters
+    ----------
+    space : str or SearchSpace
+        E.g. ``"nb201"``.
+    proxies : "all", list of str or comma-separated str
+        Proxies, in the order of the output columns.
+    data : batch, optional
+        Anything :func:`compute_proxies` accepts as ``batch`` (tensor, ``(x, y)``, DataLoader).
+        ``None``: the default digits batch of ``batch_size`` samples.
+    precomputed : bool or pandas.DataFrame
+        ``True``: use the benchmark's values from
+        ``searchspaces.load_benchmark(space, dataset, source=source, data_dir=data_dir)``
+        when that benchmark exists. ``False``: compute everything. A DataFrame indexed by
+        the official architecture string with one column per proxy: use it. NaN in the
+        table (a proxy that failed for the benchmark authors) is kept as NaN.
+    dataset, source, data_dir : optional
+        Passed to ``load_benchmark``.
+    cache_dir : path, optional
+        Directory of the disk cache: one JSON-lines file per (space, data, seed, model
+        kwargs, options), appended after every architecture, so an interrupted run resumes.
+    device : str
+    seed : int
+        Model initialisation and proxy seed.
+    batch_size : int
+        Size of the default batch.
+    model_kwargs : dict, optional
+        Passed to ``space.to_model`` (e.g. ``{"num_classes": 100}``).
+    options : dict, optional
+        Per-proxy options for :func:`compute_proxies`.
+    progress : bool
+        Show a progress bar while computing.
+
+    Notes
+    -----
+    Precomputed data-dependent values (computed by the benchmark authors on CIFAR batches)
+    and locally computed ones (on ``data``) are not on the same scale; when a column mixes
+    both a warning is logged.
+    """
+
+    def __init__(self, space: Any = "nb201", proxies: str | Sequence[str] = "all",
+                 data: Any = None, precomputed: Any = True, dataset: str | None = None,
+                 source: str | None = None, data_dir: str | os.PathLike | None = None,
+                 cache_dir: str | os.PathLike | None = None, device: str = "cpu",
+                 seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE,
+                 model_kwargs: dict | None = None, options: dict | None = None,
+                 progress: bool = False) -> None:
+        self.space = space
+        self.proxies = proxies
+        self.data = data
+        self.precomputed = precomputed
+        self.dataset = dataset
+        self.source = source
+        self.data_dir = data_dir
+        self.cache_dir = cache_dir
+        self.device = device
+        self.seed = seed
+        self.batch_size = batch_size
+        self.model_kwargs = model_kwargs
+        self.options = options
+        self.progress = progress
+
+    # -- sklearn API ---------------------------------------------------------------------------
+    def fit(self, archs: Sequence | None = None, y: Any = None) -> ZeroCostEncoder:
+        """Validate the parameters and load the precomputed table; nothing is learned."""
+        from searchspaces import get_space
+
+        self.space_ = get_space(self.space)
+        self.proxies_ = resolve_proxies(self.proxies)
+        self.table_ = self._load_table()
+        self.n_features_out_ = len(self.proxies_)
+        return self
+
+    def transform(self, archs: Sequence) -> np.ndarray:
+        """Proxy scores, ``np.ndarray`` of shape ``(len(archs), len(proxies_))`` (float64)."""
+        check_is_fitted(self, "proxies_")
+        archs = [self.space_.parse(a) for a in archs]
+        keys = [self.space_.to_string(a) for a in archs]
+        out = np.full((len(archs), len(self.proxies_)), np.nan)
+        todo: dict[int, list[str]] = {}
+        from_table = np.zeros(len(self.proxies_), dtype=int)
+        for i, key in enumerate(keys):
+            missing = []
+            for j, name in enumerate(self.proxies_):
+                if self.table_ is not None and name in self.table_.columns \
+                        and key in self.table_.index:
+                    out[i, j] = float(self.table_.at[key, name])
+                    from_table[j] += 1
+                else:
+                    missing.append(name)
+            if missing:
+                todo[i] = missing
+        if todo:
+            self._compute(archs, keys, todo, out)
+        for j, name in enumerate(self.proxies_):
+            n_local = len(archs) - from_table[j]
+            if from_table[j] and n_local and get_proxy(name).mode != "none" \
+                    and name not in ("flops", "synflow"):
+                log.warning("column %s mixes %d precomputed benchmark values with %d computed "
+                            "on other data; they are not on the same scale", name,
+                            from_table[j], n_local)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The proxy names, one per output column."""
+        check_is_fitted(self, "proxies_")
+        return np.asarray(self.proxies_, dtype=object)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _load_table(self):
+        import pandas as pd
+
+        if isinstance(self.precomputed, pd.DataFrame):
+            return self.precomputed
+        if self.precomputed is False or self.precomputed is None:
+            return None
+        if self.precomputed is not True:
+            raise ValueError("precomputed must be True, False or a pandas DataFrame indexed by "
+                             f"the official architecture string, got {type(self.precomputed)}")
+        from searchspaces import DataNotFoundError, load_benchmark
+
+        try:
+            bench = load_benchmark(self.space_, self.dataset, data_dir=self.data_dir,
+                                   source=self.source)
+        except (DataNotFoundError, ValueError) as exc:
+            log.info("no precomputed proxies for %s (%s); computing them", self.space_.name, exc)
+            return None
+        return bench.proxies
+
+    def _batch(self, first_model: torch.nn.Module) -> tuple[Any, str]:
+        """The batch used for every architecture and a tag identifying it in the cache."""
+        if self.data is None:
+            shape = infer_input_shape(first_model)
+            batch = default_batch(shape, batch_size=self.batch_size, seed=self.seed)
+            return batch, f"digits{self.batch_size}-{'x'.join(map(str, shape))}"
+        x, y = to_batch(self.data)
+        h = hashlib.sha1(x.detach().cpu().contiguous().numpy().tobytes())
+        if y is not None:
+            h.update(y.detach().cpu().contiguous().numpy().tobytes())
+        return (x, y) if y is not None else x, f"data{h.hexdigest()[:12]}"
+
+    def _cache_file(self, tag: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        extra = json.dumps({"model_kwargs": self.model_kwargs or {},
+                            "options": self.options or {}}, sort_keys=True, default=repr)
+        digest = hashlib.sha1(extra.encode()).hexdigest()[:8]
+        path = Path(self.cache_dir) / f"{self.space_.name}__{tag}__seed{self.seed}__{digest}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _compute(self, archs: list, keys: list[str], todo: dict[int, list[str]],
+                 out: np.ndarray) -> None:
+        from tqdm.auto import tqdm
+
+        kwargs = dict(self.model_kwargs or {})
+        batch, tag = self._batch(self._build(archs[next(iter(todo))], kwargs))
+        path = self._cache_file(tag)
+        cache = read_cache(path) if path is not None else {}
+        col = {n: j for j, n in enumerate(self.proxies_)}
+        for i in tqdm(list(todo), disable=not self.progress, desc="zero-cost proxies"):
+            cached = cache.get(keys[i], {})
+            need = [n for n in todo[i] if n not in cached]
+            if need:
+                scores = compute_proxies(self._build(archs[i], kwargs), batch, need,
+                                         device=self.device, seed=self.seed, options=self.options)
+                cached = cache[keys[i]] = {**cached, **scores}
+                if path is not None:
+                    with open(path, "a") as f:
+                        f.write(json.dumps({"arch": keys[i], "scores": scores}) + "\n")
+            for n in todo[i]:
+                out[i, col[n]] = cached[n]
+
+    def _build(self, arch: Any, kwargs: dict) -> torch.nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return self.space_.to_model(arch, **kwargs)
+
+
+def read_cache(path: Path | None) -> dict[str, dict[str, float]]:
+    """Architecture string -> {proxy: value} from a JSON-lines cache (later lines win; a
+    truncated last line from an interrupted run is ignored)."""
+    cache: dict[str, dict[str, float]] = {}
+    if path is None or not path.is_file():
+        return cache
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s: skipping a truncated cache line", path)
+                continue
+            scores = {k: (math.nan if v is None else float(v)) for k, v in rec["scores"].items()}
+            cache.setdefault(rec["arch"], {}).update(scores)
+    return cache
