@@ -181,8 +181,8 @@ def _csv_list(text: str) -> list[str]:
 
 
 #: The README's main job: the toolkit's best configuration, a small grid.
-DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf+zc,onehot",
-                predictors="lightgbm,random_forest", train_sizes="32,128,1024", seeds=3)
+DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
+                predictors="auto", train_sizes="32,128,1024", seeds=3)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

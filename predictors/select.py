@@ -20,9 +20,9 @@ logger = logging.getLogger("predictors")
 
 #: Default candidates: (registry name, keyword arguments).
 DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
-    ("extra_trees", {}),
-    ("random_forest", {}),
-    ("lightgbm", {}),
+    ("extra_trees", {"n_jobs": 2}),
+    ("random_forest", {"n_jobs": 2}),
+    ("lightgbm", {"n_jobs": 2}),
 )
 
 
