@@ -98,8 +98,8 @@ class BasePredictor(RegressorMixin, BaseEstimator):
     """Base class: validation, NaN/inf policy, timing; see the module docstring.
 
     Subclasses must define ``nan_policy`` and ``random_state`` parameters and implement
-    ``_fit`` and ``_predict``. Set ``_supports_std = True`` when ``_predict`` can return a
-    standard deviation.
+    ``_fit`` and ``_predict``. Predictors whose ``_predict`` can return a standard
+    deviation also inherit :class:`UncertaintyMixin`.
     """
 
     _supports_std = False
@@ -181,6 +181,20 @@ class BasePredictor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.nan_policy == "impute"
         return tags
+
+
+class UncertaintyMixin:
+    """For predictors whose ``_predict`` can return a standard deviation (GP, MLP ensemble).
+
+    Put it before :class:`BasePredictor` in the bases; it enables ``return_std=True`` and
+    adds :meth:`predict_std` (whose presence tells callers that uncertainty exists).
+    """
+
+    _supports_std = True
+
+    def predict_std(self, X) -> np.ndarray:
+        """Predictive standard deviation ``(n_samples,)`` in the units of ``y``."""
+        return self.predict(X, return_std=True)[1]
 
 
 class RankerMixin:

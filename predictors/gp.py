@@ -39,7 +39,7 @@ from gpytorch.utils.warnings import GPInputWarning
 from linear_operator.utils.errors import NotPSDError
 from sklearn.cluster import kmeans_plusplus
 
-from .base import BasePredictor, seeds_from, standardize_fit
+from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
 
 logger = logging.getLogger("predictors")
 
@@ -72,7 +72,7 @@ class _GPModel(gpytorch.models.ExactGP):
         return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
-class GPPredictor(BasePredictor):
+class GPPredictor(UncertaintyMixin, BasePredictor):
     """Gaussian-process regressor with ARD kernels, exact or sparse (SGPR).
 
     Parameters
@@ -116,8 +116,6 @@ class GPPredictor(BasePredictor):
     fit_time_ : float, seconds.
     """
 
-    _supports_std = True
-
     def __init__(
         self,
         kernel: str = "matern52",
@@ -145,10 +143,6 @@ class GPPredictor(BasePredictor):
         self.device = device
         self.nan_policy = nan_policy
         self.random_state = random_state
-
-    def predict_std(self, X) -> np.ndarray:
-        """Predictive standard deviation ``(n_samples,)`` in the units of ``y``."""
-        return self.predict(X, return_std=True)[1]
 
     # -- fitting ------------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:

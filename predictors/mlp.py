@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import BasePredictor, seeds_from, standardize_fit
+from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
 
 logger = logging.getLogger("predictors")
 
@@ -71,7 +71,7 @@ def predict_module(net: nn.Module, X: torch.Tensor, batch_size: int = 8192) -> n
     return torch.cat(out).cpu().numpy().astype(np.float64)
 
 
-class MLPEnsemblePredictor(BasePredictor):
+class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
     """Ensemble of independently initialised MLPs; mean and spread of their predictions.
 
     Parameters
@@ -106,8 +106,6 @@ class MLPEnsemblePredictor(BasePredictor):
     fit_time_ : float, seconds.
     """
 
-    _supports_std = True
-
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (64, 64),
@@ -137,10 +135,6 @@ class MLPEnsemblePredictor(BasePredictor):
         self.device = device
         self.nan_policy = nan_policy
         self.random_state = random_state
-
-    def predict_std(self, X) -> np.ndarray:
-        """Standard deviation of the member predictions ``(n_samples,)``, units of ``y``."""
-        return self.predict(X, return_std=True)[1]
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         if self.n_estimators < 1 or self.max_epochs < 1 or self.batch_size < 1:
