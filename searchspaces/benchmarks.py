@@ -233,8 +233,6 @@ def _nb201_extras(space: SearchSpace, dataset: str, data_dir) -> pd.DataFrame:
 
 def _load_nb201(dataset: str, source: str, target: str, data_dir) -> Benchmark:
     space = get_space("nb201")
-    if dataset not in NB201_DATASETS:
-        raise ValueError(f"unknown nb201 dataset {dataset!r}; known: {', '.join(NB201_DATASETS)}")
     meta: dict[str, Any] = {}
     if source == "zc":
         path = data_file("nas-bench-suite-zero/zc_nasbench201.json", data_dir)
@@ -308,8 +306,6 @@ def _zc_records(space: SearchSpace, blob: Any, path_keys: tuple[str, ...], path:
 
 def _load_tnb101_micro(dataset: str, source: str, target: str, data_dir) -> Benchmark:
     space = get_space("tnb101_micro")
-    if dataset not in TNB101_TASKS:
-        raise ValueError(f"unknown tnb101_micro task {dataset!r}; known: {', '.join(TNB101_TASKS)}")
     meta: dict[str, Any] = {}
     if source == "zc":
         path = data_file("nas-bench-suite-zero/zc_transbench101_micro.json", data_dir)
@@ -331,8 +327,6 @@ def _load_tnb101_micro(dataset: str, source: str, target: str, data_dir) -> Benc
 
 def _load_nb101(dataset: str, source: str, target: str, data_dir) -> Benchmark:
     space = get_space("nb101")
-    if dataset != "cifar10":
-        raise ValueError(f"nb101 has only the cifar10 dataset, got {dataset!r}")
     if source != "zc":
         raise ValueError(f"unknown nb101 source {source!r}; known: zc")
     meta: dict[str, Any] = {}
@@ -342,17 +336,17 @@ def _load_nb101(dataset: str, source: str, target: str, data_dir) -> Benchmark:
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
-_LOADERS: dict[str, tuple[Callable[..., Benchmark], str, str]] = {
-    # space: (loader, default dataset, default source)
-    "nb201": (_load_nb201, "cifar10", "graf"),
-    "tnb101_micro": (_load_tnb101_micro, "class_scene", "zc"),
-    "nb101": (_load_nb101, "cifar10", "zc"),
+_LOADERS: dict[str, tuple[Callable[..., Benchmark], tuple[str, ...], str, str]] = {
+    # space: (loader, datasets (the first is the default), default source, what a dataset is)
+    "nb201": (_load_nb201, NB201_DATASETS, "graf", "dataset"),
+    "tnb101_micro": (_load_tnb101_micro, TNB101_TASKS, "zc", "task"),
+    "nb101": (_load_nb101, ("cifar10",), "zc", "dataset"),
 }
 
 
 def list_benchmarks() -> dict[str, tuple[str, ...]]:
     """Space name -> datasets/tasks with labelled data."""
-    return {"nb201": NB201_DATASETS, "tnb101_micro": TNB101_TASKS, "nb101": ("cifar10",)}
+    return {name: datasets for name, (_, datasets, _, _) in _LOADERS.items()}
 
 
 def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
@@ -385,8 +379,11 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
             f"no labelled benchmark for space {name!r}; available: {', '.join(_LOADERS)} "
             "(nb301 and tnb101_macro ship unlabelled architecture lists: see load_archs)"
         )
-    loader, default_ds, default_src = _LOADERS[name]
-    bench = loader(dataset or default_ds, source or default_src, target, data_dir)
+    loader, datasets, default_src, noun = _LOADERS[name]
+    dataset = dataset or datasets[0]
+    if dataset not in datasets:
+        raise ValueError(f"unknown {name} {noun} {dataset!r}; known: {', '.join(datasets)}")
+    bench = loader(dataset, source or default_src, target, data_dir)
     return bench.deduplicate() if dedup else bench
 
 
