@@ -11,6 +11,7 @@ _EXPORTS = {
     "rmse": "metrics", "precision_at_k": "metrics", "top_k_overlap": "metrics",
     "ndcg": "metrics", "all_metrics": "metrics", "METRICS": "metrics",
     "run_benchmark": "runner", "summarise": "runner", "split": "runner",
+    "summary_table": "summary",
     "build_features": "features", "FEATURE_FAMILIES": "features",
     "shap_attributions": "shap_attr",
     "bias_metrics": "bias", "BiasCorrector": "bias",

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "proxies": "zerocost.cli:add_parser",
     "shap": "eval.shap_attr:add_parser",
     "bias": "eval.bias:add_parser",
+    "summary": "eval.summary:add_parser",
 }
 
 

@@ -169,10 +169,9 @@ def _append_row(csv: Path, row: dict) -> None:
 
 def summarise(df: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
     """``mean ± std`` of ``metric`` over seeds: rows features/predictor, columns train size."""
-    g = df.groupby(["features", "predictor", "train_size"])[metric].agg(["mean", "std", "count"])
-    cell = g.apply(lambda r: f"{r['mean']:.3f} ± {0 if np.isnan(r['std']) else r['std']:.3f}",
-                   axis=1)
-    return cell.unstack("train_size")
+    from .summary import summary_table
+
+    return summary_table(df, metric).set_index(["features", "predictor"]).drop(columns="seeds")
 
 
 # -- CLI ----------------------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""``nasperf summary``: markdown tables of mean ± std from benchmark ``results.csv`` files.
+
+Every table of ``docs/results.md`` is printed by this command from the rows that
+``nasperf benchmark`` wrote, so the numbers can be re-derived from the per-seed CSVs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .tables import markdown_table
+
+#: Columns a results table can be grouped by (rows of the printed table).
+GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor")
+
+
+def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
+                  rows: Sequence[str] = ("features", "predictor"),
+                  digits: int = 3) -> pd.DataFrame:
+    """``mean ± std (count)`` of ``metric`` over seeds: one row per ``rows`` group, one
+    column per train size (``n=32``...).
+
+    Raises ``ValueError`` naming the column when ``metric`` or a grouping column is missing.
+    """
+    for col in (metric, "train_size", *rows):
+        if col not in frame.columns:
+            raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError("no result rows to summarise")
+    g = frame.groupby([*rows, "train_size"])[metric].agg(["mean", "std", "count"])
+
+    def cell(r: pd.Series) -> str:
+        std = 0.0 if np.isnan(r["std"]) else r["std"]
+        return f"{r['mean']:.{digits}f} ± {std:.{digits}f}"
+
+    table = g.apply(cell, axis=1).unstack("train_size")
+    table.columns = [f"n={c}" for c in table.columns]
+    counts = g["count"].unstack("train_size")
+    table["seeds"] = [", ".join(str(int(c)) for c in sorted(set(r.dropna())))
+                      for _, r in counts.iterrows()]
+    return table.reset_index()
+
+
+def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenate ``results.csv`` files (a directory stands for its ``results.csv``)."""
+    frames = []
+    for p in paths:
+        p = Path(p)
+        p = p / "results.csv" if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"no results file {p}")
+        frames.append(pd.read_csv(p))
+    return pd.concat(frames, ignore_index=True)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("summary", help="markdown table of mean ± std from results.csv files")
+    p.add_argument("results", nargs="+", help="results.csv files or the directories holding them")
+    p.add_argument("--metric", default="kendall_tau")
+    p.add_argument("--rows", default="features,predictor",
+                   help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    table = summary_table(read_results(args.results), args.metric, rows)
+    print(markdown_table(table))
+    return 0

@@ -1,0 +1,43 @@
+"""nasperf summary: markdown tables of mean ± std from results.csv files."""
+
+import pandas as pd
+import pytest
+
+from eval.cli import main
+from eval.summary import read_results, summary_table
+
+
+def _rows() -> pd.DataFrame:
+    rows = []
+    for feat, base in (("zc", 0.5), ("graf+zc", 0.7)):
+        for n in (32, 128):
+            for seed, d in enumerate((-0.1, 0.0, 0.1)):
+                rows.append(dict(space="nb201", dataset="toy", features=feat, predictor="rf",
+                                 train_size=n, seed=seed, kendall_tau=base + d + n / 1000))
+    return pd.DataFrame(rows)
+
+
+def test_summary_table_mean_std_per_train_size():
+    t = summary_table(_rows())
+    assert list(t.columns) == ["features", "predictor", "n=32", "n=128", "seeds"]
+    row = t.set_index("features").loc["zc"]
+    # mean of 0.4, 0.5, 0.6 plus 0.032; sample std 0.1
+    assert row["n=32"] == "0.532 ± 0.100" and row["n=128"] == "0.628 ± 0.100"
+    assert row["seeds"] == "3"
+
+
+def test_summary_table_errors_name_the_problem():
+    with pytest.raises(ValueError, match="no column 'spearman'"):
+        summary_table(_rows(), metric="spearman")
+    with pytest.raises(ValueError, match="no result rows"):
+        summary_table(_rows().iloc[:0])
+    with pytest.raises(FileNotFoundError, match="no results file"):
+        read_results(["/nonexistent/results.csv"])
+
+
+def test_cli_summary_prints_markdown(tmp_path, capsys):
+    _rows().to_csv(tmp_path / "results.csv", index=False)
+    assert main(["summary", str(tmp_path), "--rows", "features"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "| features | n=32 | n=128 | seeds |"
+    assert out[2].startswith("| graf+zc | 0.732 ± 0.100 | 0.828 ± 0.100")
