@@ -9,23 +9,6 @@ import pytest
 from eval.cli import main
 from eval.features import build_features
 from eval.runner import run_benchmark, split, summarise
-from searchspaces import Benchmark, get_space
-
-
-@pytest.fixture(scope="module")
-def toy_bench() -> Benchmark:
-    """300 NB201 cells; y grows with the number of 3x3 convs; one informative proxy."""
-    space = get_space("nb201")
-    archs = list(dict.fromkeys(space.sample(400, seed=1)))[:300]
-    rng = np.random.default_rng(0)
-    n_conv = np.array([a.ops.count("nor_conv_3x3") for a in archs], float)
-    y = 80 + 2 * n_conv + rng.normal(0, 0.5, len(archs))
-    index = pd.Index([space.to_string(a) for a in archs], name="arch")
-    proxies = pd.DataFrame({"synflow": n_conv + rng.normal(0, 1, len(archs)),
-                            "params": rng.random(len(archs))}, index=index)
-    proxies.iloc[3, 0] = np.nan  # a failed proxy must not break anything
-    frame = pd.concat([pd.DataFrame({"val_accuracy": y}, index=index), proxies], axis=1)
-    return Benchmark(space, "toy", "synthetic", "val_accuracy", archs, y, proxies, frame)
 
 
 def test_split_is_disjoint_and_deterministic():
