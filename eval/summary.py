@@ -38,7 +38,7 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
         std = 0.0 if np.isnan(r["std"]) else r["std"]
         return f"{r['mean']:.{digits}f} ± {std:.{digits}f}"
 
-    table = g.apply(cell, axis=1).unstack("train_size")
+    table = g.apply(cell, axis=1).unstack("train_size").fillna("")  # "" = size not run
     table.columns = [f"n={c}" for c in table.columns]
     counts = g["count"].unstack("train_size")
     table["seeds"] = [", ".join(str(int(c)) for c in sorted(set(r.dropna())))

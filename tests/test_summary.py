@@ -26,6 +26,13 @@ def test_summary_table_mean_std_per_train_size():
     assert row["seeds"] == "3"
 
 
+def test_summary_table_leaves_sizes_not_run_empty():
+    df = _rows()
+    df = df[~((df["features"] == "zc") & (df["train_size"] == 128))]
+    t = summary_table(df).set_index("features")
+    assert t.loc["zc", "n=128"] == "" and t.loc["graf+zc", "n=128"] == "0.828 ± 0.100"
+
+
 def test_summary_table_errors_name_the_problem():
     with pytest.raises(ValueError, match="no column 'spearman'"):
         summary_table(_rows(), metric="spearman")
