@@ -62,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="markdown table of mean ± std from results.csv files")
     p.add_argument("results", nargs="+", help="results.csv files or the directories holding them")
     p.add_argument("--metric", default="kendall_tau")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="only seeds 0..N-1 (rows of other seeds are left out)")
     p.add_argument("--rows", default="features,predictor",
                    help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
     p.set_defaults(func=run)
@@ -69,6 +71,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    table = summary_table(read_results(args.results), args.metric, rows)
+    frame = read_results(args.results)
+    if args.seeds is not None:
+        frame = frame[frame["seed"] < args.seeds]
+    table = summary_table(frame, args.metric, rows)
     print(markdown_table(table))
     return 0
