@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 
 def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
-                              metric: str = "kendall_tau") -> Path:
-    """One line per (features, predictor): mean of ``metric`` over seeds against the train
-    size (log scale), with a band of ± one standard deviation. Writes a PNG."""
+                              metric: str = "kendall_tau",
+                              lines: Sequence[str] = ("features", "predictor")) -> Path:
+    """One line per ``lines`` group (default features, predictor): mean of ``metric`` over
+    seeds against the train size (log scale), with a band of ± one standard deviation.
+    Writes a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    g = df.groupby(["features", "predictor", "train_size"])[metric].agg(["mean", "std"])
+    lines = list(lines)
+    g = df.groupby([*lines, "train_size"])[metric].agg(["mean", "std"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
-    for (feat, pred), sub in g.groupby(level=[0, 1]):
-        sub = sub.droplevel([0, 1]).sort_index()
+    levels = list(range(len(lines)))
+    for key, sub in g.groupby(level=levels):
+        sub = sub.droplevel(levels).sort_index()
         x, m, s = sub.index.to_numpy(), sub["mean"].to_numpy(), sub["std"].fillna(0).to_numpy()
-        ax.plot(x, m, marker="o", label=f"{pred} · {feat}")
+        key = key if isinstance(key, tuple) else (key,)
+        ax.plot(x, m, marker="o", label=" · ".join(str(k) for k in key[::-1]))
         ax.fill_between(x, m - s, m + s, alpha=0.15)
     ax.set_xscale("log")
     ax.set_xlabel("training architectures")
     ax.set_ylabel(metric.replace("_", " "))
-    title = " / ".join(str(df[c].iloc[0]) for c in ("space", "dataset") if c in df)
-    ax.set_title(f"{title}: {metric.replace('_', ' ')} vs train size")
+    title = " / ".join(str(df[c].iloc[0]) for c in ("space", "dataset")
+                       if c in df and c not in lines and df[c].nunique() == 1)
+    ax.set_title(f"{title + ': ' if title else ''}{metric.replace('_', ' ')} vs train size")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()

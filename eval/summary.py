@@ -66,6 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="only seeds 0..N-1 (rows of other seeds are left out)")
     p.add_argument("--rows", default="features,predictor",
                    help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
+    p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
+                   "one line per row of the table")
     p.set_defaults(func=run)
 
 
@@ -76,4 +78,8 @@ def run(args: argparse.Namespace) -> int:
         frame = frame[frame["seed"] < args.seeds]
     table = summary_table(frame, args.metric, rows)
     print(markdown_table(table))
+    if args.plot:
+        from .plots import plot_metric_vs_train_size
+
+        plot_metric_vs_train_size(frame, args.plot, args.metric, lines=rows)
     return 0
