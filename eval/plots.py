@@ -27,7 +27,7 @@ def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
         sub = sub.droplevel(levels).sort_index()
         x, m, s = sub.index.to_numpy(), sub["mean"].to_numpy(), sub["std"].fillna(0).to_numpy()
         key = key if isinstance(key, tuple) else (key,)
-        ax.plot(x, m, marker="o", label=" · ".join(str(k) for k in key[::-1]))
+        ax.plot(x, m, marker="o", label=" · ".join(str(k) for k in key))
         ax.fill_between(x, m - s, m + s, alpha=0.15)
     ax.set_xscale("log")
     ax.set_xlabel("training architectures")
