@@ -64,6 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", default="kendall_tau")
     p.add_argument("--seeds", type=int, default=None,
                    help="only seeds 0..N-1 (rows of other seeds are left out)")
+    p.add_argument("--only", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="keep rows whose COLUMN equals VALUE (repeatable), e.g. "
+                   "--only features=graf_all+zc")
     p.add_argument("--rows", default="features,predictor",
                    help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
     p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
@@ -76,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
     frame = read_results(args.results)
     if args.seeds is not None:
         frame = frame[frame["seed"] < args.seeds]
+    for cond in args.only:
+        col, sep, value = cond.partition("=")
+        if not sep or col not in frame.columns:
+            raise ValueError(f"--only {cond!r}: expected COLUMN=VALUE with a column among "
+                             f"{list(frame.columns)}")
+        frame = frame[frame[col].astype(str) == value]
     table = summary_table(frame, args.metric, rows)
     print(markdown_table(table))
     if args.plot:
