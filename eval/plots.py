@@ -23,7 +23,10 @@ def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
     g = df.groupby([*lines, "train_size"])[metric].agg(["mean", "std"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
     levels = list(range(len(lines)))
-    for key, sub in g.groupby(level=levels):
+    groups = list(g.groupby(level=levels))
+    if len(groups) > 10:  # the default cycle repeats after 10 colours
+        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors[:len(groups)])
+    for key, sub in groups:
         sub = sub.droplevel(levels).sort_index()
         x, m, s = sub.index.to_numpy(), sub["mean"].to_numpy(), sub["std"].fillna(0).to_numpy()
         key = key if isinstance(key, tuple) else (key,)
