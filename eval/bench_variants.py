@@ -92,37 +92,42 @@ def _rank_mean(*preds: np.ndarray) -> np.ndarray:
 
 Variant = Callable[[Context, np.ndarray, np.ndarray, int], np.ndarray]
 
-#: Candidates of the cross-validated choice below (same functions as the variants).
-_SUBSET_CANDIDATES: dict[str, Variant] = {
-    "all": lambda c, tr, te, s: _fit_predict("extra_trees", c.X_all, c.y, tr, te, s),
-    "proxies": lambda c, tr, te, s: _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s),
-    "rank-average": lambda c, tr, te, s: _rank_mean(
-        _fit_predict("extra_trees", c.X_all, c.y, tr, te, s),
-        _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s)),
+def _et_all(c: Context, tr, te, s: int) -> np.ndarray:
+    return _fit_predict("extra_trees", c.X_all, c.y, tr, te, s)
+
+
+def _et_zc(c: Context, tr, te, s: int) -> np.ndarray:
+    return _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s)
+
+
+#: How the cross-validated choice below combines ET on all features (``a``) and on proxies
+#: only (``z``); each candidate sees the two predictions, fitted once per fold.
+_SUBSET_CHOICES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "all": lambda a, z: a,
+    "proxies": lambda a, z: z,
+    "rank-average": _rank_mean,
 }
 
 
 def cv_feature_choice(c: Context, tr: np.ndarray, te: np.ndarray, s: int) -> np.ndarray:
     """ExtraTrees on all features, on proxies only, or their rank average — whichever has
     the best 5-fold Kendall tau **inside the training draw** — refitted on the whole draw."""
-    from sklearn.model_selection import KFold
+    from predictors.select import cv_folds
 
-    folds = KFold(max(2, min(5, len(tr) // 4)), shuffle=True, random_state=s).split(tr)
-    folds = [(tr[a], tr[b]) for a, b in folds]
-    scores = {name: np.mean([kendall_tau(c.y[b], fn(c, a, b, s)) for a, b in folds])
-              for name, fn in _SUBSET_CANDIDATES.items()}
+    fold_preds = [(c.y[tr[b]], _et_all(c, tr[a], tr[b], s), _et_zc(c, tr[a], tr[b], s))
+                  for a, b in cv_folds(len(tr), 5, s)]
+    scores = {name: np.mean([kendall_tau(y, combine(pa, pz)) for y, pa, pz in fold_preds])
+              for name, combine in _SUBSET_CHOICES.items()}
     best = max(scores, key=scores.get)
     log.debug("CV feature choice on %d cells: %s -> %s", len(tr), scores, best)
-    return _SUBSET_CANDIDATES[best](c, tr, te, s)
+    return _SUBSET_CHOICES[best](_et_all(c, tr, te, s), _et_zc(c, tr, te, s))
 
 
 #: Variant name (no commas: ``--variants`` is comma-separated) -> predictions of the test
 #: cells. ET = ExtraTrees, RF = random forest; trees use their registry defaults.
 VARIANTS: dict[str, Variant] = {
-    "ET (baseline)":
-        lambda c, tr, te, s: _fit_predict("extra_trees", c.X_all, c.y, tr, te, s),
-    "ET on proxies only":
-        lambda c, tr, te, s: _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s),
+    "ET (baseline)": _et_all,
+    "ET on proxies only": _et_zc,
     "ET on rank-transformed targets":
         lambda c, tr, te, s: get_predictor("extra_trees", random_state=s)
         .fit(c.X_all[tr], rankdata(c.y[tr])).predict(c.X_all[te]),
@@ -130,8 +135,7 @@ VARIANTS: dict[str, Variant] = {
         lambda c, tr, te, s: _rank_mean(*(_fit_predict(p, c.X_all, c.y, tr, te, s)
                                           for p in ("extra_trees", "random_forest", "lightgbm"))),
     "rank-average of ET (all features) + ET (proxies)":
-        lambda c, tr, te, s: _rank_mean(_fit_predict("extra_trees", c.X_all, c.y, tr, te, s),
-                                        _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s)),
+        lambda c, tr, te, s: _rank_mean(_et_all(c, tr, te, s), _et_zc(c, tr, te, s)),
     "ET + Hamming-1 neighbour-averaged proxies":
         lambda c, tr, te, s: _fit_predict("extra_trees", np.hstack([c.X_all, c.X_nbr]), c.y,
                                           tr, te, s),

@@ -22,8 +22,9 @@ GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor"
 def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
                   rows: Sequence[str] = ("features", "predictor"),
                   digits: int = 3) -> pd.DataFrame:
-    """``mean ± std (count)`` of ``metric`` over seeds: one row per ``rows`` group, one
-    column per train size (``n=32``...).
+    """``mean ± std`` of ``metric`` over seeds: one row per ``rows`` group, one column per
+    train size (``n=32``...; empty where a size was not run) and ``seeds``, the number(s)
+    of seeds behind the cells.
 
     Raises ``ValueError`` naming the column when ``metric`` or a grouping column is missing.
     """

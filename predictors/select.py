@@ -26,6 +26,15 @@ DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
 )
 
 
+def cv_folds(n_samples: int, cv: int = 5,
+             random_state=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled K-fold (train, validation) index pairs over ``n_samples``: ``cv`` folds,
+    but at most ``n_samples // 4`` (validation folds of about 4 or more) and at least 2."""
+    n_splits = max(2, min(cv, n_samples // 4))
+    kfold = KFold(n_splits, shuffle=True, random_state=random_state)
+    return list(kfold.split(np.arange(n_samples)))
+
+
 class CVSelectPredictor(BasePredictor):
     """The candidate with the best cross-validated Kendall tau on the training data.
 
@@ -66,8 +75,7 @@ class CVSelectPredictor(BasePredictor):
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         cands = self._candidates()
-        n_splits = max(2, min(self.cv, len(y) // 4))
-        folds = list(KFold(n_splits, shuffle=True, random_state=self.random_state).split(X))
+        folds = cv_folds(len(y), self.cv, self.random_state)
         self.cv_scores_ = {}
         for name, est in cands:
             taus = [kendall_tau_score(y[te], clone(est).fit(X[tr], y[tr]).predict(X[te]))
