@@ -114,22 +114,26 @@ def run_benchmark(
     for feat, pred_name, n, seed in todo:
         if feat not in cache:
             X, names = build_features(bench, feat, cache_dir=out / "cache" if out else None)
-            cache[feat] = (X[idx_valid], names)
-        X, _ = cache[feat]
+            # named columns: predictors may pick families by prefix (e.g. "zc:")
+            cache[feat] = pd.DataFrame(X[idx_valid], columns=names)
+        X = cache[feat]
         y = bench.y[idx_valid]
         tr, te = split(len(y), n, seed, test)
         model = clone(_make_predictor(pred_name, seed))
         t0 = time.perf_counter()
-        model.fit(X[tr], y[tr])
+        model.fit(X.iloc[tr], y[tr])
         t1 = time.perf_counter()
         extra = {}
         if hasattr(model, "predict_std"):  # uncertainty: coverage of the 68 % / 95 % intervals
-            y_hat, std = (np.asarray(v, dtype=float) for v in model.predict(X[te], return_std=True))
+            y_hat, std = (np.asarray(v, dtype=float)
+                          for v in model.predict(X.iloc[te], return_std=True))
             z = np.abs(y[te] - y_hat) / np.maximum(std, 1e-12)
             extra = {"coverage_68": float(np.mean(z <= 1.0)),
                      "coverage_95": float(np.mean(z <= 1.96))}
         else:
-            y_hat = np.asarray(model.predict(X[te]), dtype=float)
+            y_hat = np.asarray(model.predict(X.iloc[te]), dtype=float)
+        if hasattr(model, "best_name_"):  # a CV selector: which candidate it chose
+            extra["chosen"] = model.best_name_
         t2 = time.perf_counter()
         row = {**ident, "features": feat, "predictor": pred_name, "train_size": n,
                "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat), **extra,

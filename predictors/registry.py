@@ -19,6 +19,7 @@ PREDICTORS: dict[str, tuple[str, dict[str, Any]]] = {
     "pairwise_ranker": ("rankers:PairwiseRankerPredictor", {}),
     "omni": ("omni:OmniPredictor", {}),
     "auto": ("select:CVSelectPredictor", {}),
+    "auto_models": ("select:CVSelectPredictor", {"candidates": "models", "blends": ()}),
 }
 
 

@@ -1,14 +1,22 @@
-"""Choose a predictor by cross-validation on the training data alone.
+"""Choose a predictor -- and the feature columns it sees -- by cross-validation on the
+training data alone.
 
 :class:`CVSelectPredictor` is the honest way to pick "the best predictor" for a training
 set: each candidate is scored by K-fold Kendall tau **inside the training set**, the best
 one (ties: the first listed) is refitted on the whole training set. No test architecture is
 ever seen, so one configuration serves every benchmark and every train size.
+
+A candidate is a registry predictor, optionally restricted to the columns whose feature
+name starts with given prefixes (e.g. only the zero-cost proxies, ``"zc:"``), or a *blend*:
+the mean prediction of other candidates. Blends are scored from their members' fold
+predictions, so they cost no extra fit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
@@ -18,12 +26,52 @@ from .base import BasePredictor, kendall_tau_score
 
 logger = logging.getLogger("predictors")
 
-#: Default candidates: (registry name, keyword arguments).
-DEFAULT_CANDIDATES: tuple[tuple[str, dict], ...] = (
-    ("extra_trees", {"n_jobs": 2}),
-    ("random_forest", {"n_jobs": 2}),
-    ("lightgbm", {"n_jobs": 2}),
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model the selector may choose.
+
+    Parameters
+    ----------
+    name : label in ``cv_scores_`` (unique among the candidates).
+    predictor : registry name for :func:`predictors.get_predictor`.
+    params : its keyword arguments.
+    columns : feature-name prefixes to keep (``None``: every column). Needs ``X`` with
+        feature names (a pandas DataFrame); without them, or when the prefixes match no
+        column or every column, the candidate is left out (logged).
+    """
+
+    name: str
+    predictor: str
+    params: dict = field(default_factory=dict)
+    columns: tuple[str, ...] | None = None
+
+
+#: The model choice alone: three tree ensembles on every column.
+MODEL_CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("extra_trees", "extra_trees", {"n_jobs": 2}),
+    Candidate("random_forest", "random_forest", {"n_jobs": 2}),
+    Candidate("lightgbm", "lightgbm", {"n_jobs": 2}),
 )
+
+#: The default: ExtraTrees and random forest on every column, ExtraTrees on the zero-cost
+#: proxies only (names ``zc:*``, as :func:`eval.features.build_features` writes them) ...
+#: LightGBM is not among them: on 32 cells it is the weakest tree ensemble (NB201 CIFAR-10
+#: ablation in docs/results.md: tau 0.58 vs 0.70-0.72) and a noisy 5-fold score on 32
+#: cells picks it now and then.
+DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("extra_trees", "extra_trees", {"n_jobs": 2}),
+    Candidate("random_forest", "random_forest", {"n_jobs": 2}),
+    Candidate("extra_trees[zc]", "extra_trees", {"n_jobs": 2}, columns=("zc:",)),
+)
+#: ... and the mean of ExtraTrees on every column and on the proxies only.
+DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (("extra_trees", "extra_trees[zc]"),)
+
+#: Named candidate sets for the ``candidates`` parameter.
+CANDIDATE_SETS: dict[str, tuple[Candidate, ...]] = {
+    "default": DEFAULT_CANDIDATES,
+    "models": MODEL_CANDIDATES,
+}
 
 
 def cv_folds(n_samples: int, cv: int = 5,
@@ -35,14 +83,29 @@ def cv_folds(n_samples: int, cv: int = 5,
     return list(kfold.split(np.arange(n_samples)))
 
 
+def _as_candidate(spec) -> Candidate:
+    if isinstance(spec, Candidate):
+        return spec
+    if isinstance(spec, str):
+        return Candidate(spec, spec)
+    if isinstance(spec, Sequence) and len(spec) == 2:  # (registry name, kwargs)
+        return Candidate(spec[0], spec[0], dict(spec[1]))
+    raise ValueError(f"a candidate is a Candidate, a registry name or (name, kwargs); got {spec!r}")
+
+
 class CVSelectPredictor(BasePredictor):
     """The candidate with the best cross-validated Kendall tau on the training data.
 
     Parameters
     ----------
-    candidates : sequence of (name, kwargs), optional
-        Registry names for :func:`predictors.get_predictor` with their arguments
-        (default :data:`DEFAULT_CANDIDATES`).
+    candidates : str or sequence of Candidate, registry names or (name, kwargs), optional
+        A name in :data:`CANDIDATE_SETS` or the candidates themselves. Default
+        :data:`DEFAULT_CANDIDATES` (ExtraTrees and random forest on every column,
+        ExtraTrees on the ``zc:`` proxy columns).
+    blends : sequence of tuples of candidate names, optional
+        Each tuple is one more candidate: the mean prediction of those candidates
+        (default: those of :data:`DEFAULT_BLENDS` whose members are candidates; ``()`` for
+        none). Blends of a left-out candidate are left out too.
     cv : int
         Number of folds (at most ``n_samples // 4`` folds are used, at least 2).
     nan_policy, random_state
@@ -50,43 +113,91 @@ class CVSelectPredictor(BasePredictor):
 
     Attributes
     ----------
-    cv_scores_ : dict name -> mean fold Kendall tau
+    cv_scores_ : dict name -> mean fold Kendall tau (blends named ``"a + b"``)
     best_name_ : str
-    best_estimator_ : the refitted winner
+    best_estimators_ : list of (fitted predictor, column indices) whose mean is predicted
     """
 
     _min_samples = 4
 
-    def __init__(self, candidates=None, cv: int = 5, nan_policy: str = "impute",
-                 random_state=None):
+    def __init__(self, candidates=None, blends=None, cv: int = 5,
+                 nan_policy: str = "impute", random_state=None):
         self.candidates = candidates
+        self.blends = blends
         self.cv = cv
         self.nan_policy = nan_policy
         self.random_state = random_state
 
-    def _candidates(self) -> list[tuple[str, BasePredictor]]:
+    def _specs(self) -> list[Candidate]:
+        cands = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
+        if isinstance(cands, str):
+            if cands not in CANDIDATE_SETS:
+                raise ValueError(f"unknown candidate set {cands!r}; known: {list(CANDIDATE_SETS)}")
+            cands = CANDIDATE_SETS[cands]
+        return [_as_candidate(c) for c in cands]
+
+    def _resolve(self, n_features: int) -> dict[str, tuple[BasePredictor, np.ndarray]]:
+        """Candidate name -> (unfitted predictor, column indices), usable ones only."""
         from .registry import get_predictor
 
-        specs = self.candidates if self.candidates is not None else DEFAULT_CANDIDATES
+        specs = self._specs()
         if not specs:
             raise ValueError("candidates must name at least one predictor")
-        return [(name, get_predictor(name, random_state=self.random_state, **dict(kw)))
-                for name, kw in specs]
+        names = [c.name for c in specs]
+        if len(set(names)) < len(names):
+            raise ValueError(f"candidate names must be unique, got {names}")
+        feature_names = getattr(self, "feature_names_in_", None)
+        out = {}
+        for c in specs:
+            if c.columns is None:
+                cols = np.arange(n_features)
+            elif feature_names is None:
+                logger.info("candidate %s left out: X has no feature names", c.name)
+                continue
+            else:
+                cols = np.flatnonzero([str(f).startswith(tuple(c.columns))
+                                       for f in feature_names])
+                if len(cols) in (0, n_features):
+                    logger.info("candidate %s left out: columns %s match %d of %d features",
+                                c.name, c.columns, len(cols), n_features)
+                    continue
+            est = get_predictor(c.predictor, random_state=self.random_state, **c.params)
+            out[c.name] = (est, cols)
+        if not out:
+            raise ValueError("no usable candidate (their columns need feature names)")
+        return out
+
+    def _blends(self, usable: dict) -> list[tuple[str, ...]]:
+        known = {c.name for c in self._specs()}
+        if self.blends is None:  # the default blends whose members are candidates
+            return [b for b in DEFAULT_BLENDS if set(b) <= set(usable)]
+        blends = [tuple(b) for b in self.blends]
+        for b in blends:
+            if len(b) < 2 or not set(b) <= known:
+                raise ValueError(f"a blend names two or more candidates of {sorted(known)}; "
+                                 f"got {b}")
+        return [b for b in blends if set(b) <= set(usable)]
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        cands = self._candidates()
+        usable = self._resolve(X.shape[1])
+        blends = self._blends(usable)
         folds = cv_folds(len(y), self.cv, self.random_state)
+        fold_preds = {name: [clone(est).fit(X[tr][:, cols], y[tr]).predict(X[te][:, cols])
+                             for tr, te in folds]
+                      for name, (est, cols) in usable.items()}
+        members = {name: (name,) for name in usable}
+        members.update({" + ".join(b): b for b in blends})
         self.cv_scores_ = {}
-        for name, est in cands:
-            taus = [kendall_tau_score(y[te], clone(est).fit(X[tr], y[tr]).predict(X[te]))
-                    for tr, te in folds]
+        for label, parts in members.items():
+            taus = [kendall_tau_score(y[te], np.mean([fold_preds[p][k] for p in parts], axis=0))
+                    for k, (_, te) in enumerate(folds)]
             finite = [t for t in taus if np.isfinite(t)]
-            self.cv_scores_[name] = float(np.mean(finite)) if finite else -np.inf
-        best = max(range(len(cands)), key=lambda i: self.cv_scores_[cands[i][0]])
-        self.best_name_ = cands[best][0]
-        self.best_estimator_ = clone(cands[best][1]).fit(X, y)
+            self.cv_scores_[label] = float(np.mean(finite)) if finite else -np.inf
+        self.best_name_ = max(self.cv_scores_, key=self.cv_scores_.get)
+        self.best_estimators_ = [(clone(usable[p][0]).fit(X[:, usable[p][1]], y), usable[p][1])
+                                 for p in members[self.best_name_]]
         logger.info("CV selection on %d samples: %s -> %s", len(y), self.cv_scores_,
                     self.best_name_)
 
     def _predict(self, X: np.ndarray, return_std: bool):
-        return self.best_estimator_.predict(X)
+        return np.mean([est.predict(X[:, cols]) for est, cols in self.best_estimators_], axis=0)

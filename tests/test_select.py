@@ -1,0 +1,88 @@
+"""CVSelectPredictor: candidates on column subsets chosen by feature-name prefix, blends,
+and clear errors (synthetic data, no benchmark files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictors import CVSelectPredictor, get_predictor, kendall_tau_score
+from predictors.select import Candidate, cv_folds
+
+ET = {"params": {"n_estimators": 30}, "n_jobs": 1}
+
+
+def _frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two graph columns and two proxy columns; y = graf:a + zc:s (plus a little noise)."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.uniform(size=(n, 4)), columns=["graf:a", "graf:b", "zc:s", "zc:t"])
+    return X, X["graf:a"].to_numpy() + X["zc:s"].to_numpy() + 0.01 * rng.normal(size=n)
+
+
+def test_cv_folds_bounds():
+    assert len(cv_folds(100, 5, 0)) == 5
+    assert len(cv_folds(12, 5, 0)) == 3          # validation folds of at least 4
+    assert len(cv_folds(5, 5, 0)) == 2
+    folds = cv_folds(40, 5, 0)
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(40))
+
+
+def test_column_subsets_and_blend_are_scored_and_the_best_is_refitted():
+    X, y = _frame(120)
+    graf = Candidate("et[graf]", "extra_trees", ET, columns=("graf:",))
+    zc = Candidate("et[zc]", "extra_trees", ET, columns=("zc:",))
+    model = CVSelectPredictor([graf, zc], blends=[("et[graf]", "et[zc]")], cv=4,
+                              random_state=0).fit(X, y)
+    assert set(model.cv_scores_) == {"et[graf]", "et[zc]", "et[graf] + et[zc]"}
+    # each half sees one of the two additive terms; their mean sees both
+    assert model.best_name_ == "et[graf] + et[zc]"
+    assert model.cv_scores_["et[graf] + et[zc]"] > max(model.cv_scores_["et[graf]"],
+                                                     model.cv_scores_["et[zc]"]) + 0.1
+    cols = [c.tolist() for _, c in model.best_estimators_]
+    assert cols == [[0, 1], [2, 3]]
+    Xt, yt = _frame(200, seed=1)
+    pred = model.predict(Xt)
+    members = [est.predict(Xt.to_numpy()[:, c]) for est, c in model.best_estimators_]
+    np.testing.assert_allclose(pred, np.mean(members, axis=0))
+    assert kendall_tau_score(yt, pred) > 0.6
+
+
+def test_default_auto_uses_proxy_columns_only_with_feature_names(caplog):
+    X, y = _frame(40)
+    fast = [Candidate("extra_trees", "extra_trees", ET),
+            Candidate("extra_trees[zc]", "extra_trees", ET, columns=("zc:",))]
+    named = get_predictor("auto", candidates=fast, random_state=0).fit(X, y)
+    assert set(named.cv_scores_) == {"extra_trees", "extra_trees[zc]",
+                                     "extra_trees + extra_trees[zc]"}   # default blend
+    with caplog.at_level("INFO", logger="predictors"):
+        plain = get_predictor("auto", candidates=fast, random_state=0).fit(X.to_numpy(), y)
+    assert set(plain.cv_scores_) == {"extra_trees"}
+    assert "left out: X has no feature names" in caplog.text
+    models = get_predictor("auto_models")
+    assert models.get_params()["candidates"] == "models" and models.get_params()["blends"] == ()
+
+
+def test_same_seed_same_choice_and_predictions():
+    X, y = _frame(40)
+    cands = [("extra_trees", ET), ("random_forest", ET)]
+    a = CVSelectPredictor(cands, random_state=3).fit(X, y)
+    b = CVSelectPredictor(cands, random_state=3).fit(X, y)
+    assert a.cv_scores_ == b.cv_scores_
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"candidates": "nope"}, "unknown candidate set 'nope'"),
+    ({"candidates": []}, "at least one predictor"),
+    ({"candidates": [("extra_trees", ET), ("extra_trees", ET)]}, "must be unique"),
+    ({"candidates": [("extra_trees", ET)], "blends": [("extra_trees", "lightgbm")]},
+     "a blend names two or more candidates"),
+    ({"candidates": [Candidate("x", "extra_trees", ET, columns=("hw:",))]},
+     "no usable candidate"),
+    ({"candidates": [42]}, "a candidate is a Candidate"),
+])
+def test_bad_configuration_is_named(kwargs, message):
+    X, y = _frame(20)
+    with pytest.raises(ValueError, match=message):
+        CVSelectPredictor(**kwargs).fit(X, y)
