@@ -47,6 +47,25 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
     return table.reset_index()
 
 
+def count_table(frame: pd.DataFrame, column: str,
+                rows: Sequence[str] = ("features", "predictor")) -> pd.DataFrame:
+    """How often each value of ``column`` occurs (e.g. which candidate a CV selector chose,
+    ``column="chosen"``): one row per ``rows`` group and value, one column per train size.
+
+    Raises ``ValueError`` naming the column when ``column`` or a grouping column is missing.
+    """
+    for col in (column, "train_size", *rows):
+        if col not in frame.columns:
+            raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
+    frame = frame.dropna(subset=[column])
+    if frame.empty:
+        raise ValueError(f"no result rows with a value in {column!r}")
+    table = frame.groupby([*rows, column, "train_size"]).size().unstack("train_size")
+    table = table.fillna(0).astype(int)
+    table.columns = [f"n={c}" for c in table.columns]
+    return table.reset_index()
+
+
 def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
     """Concatenate ``results.csv`` files (a directory stands for its ``results.csv``)."""
     frames = []
@@ -70,6 +89,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "--only features=graf_all+zc")
     p.add_argument("--rows", default="features,predictor",
                    help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
+    p.add_argument("--counts", default=None, metavar="COLUMN",
+                   help="print how often each value of COLUMN occurs per train size instead "
+                   "of the metric (e.g. --counts chosen: the candidate `auto` picked)")
     p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
                    "one line per row of the table")
     p.set_defaults(func=run)
@@ -86,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--only {cond!r}: expected COLUMN=VALUE with a column among "
                              f"{list(frame.columns)}")
         frame = frame[frame[col].astype(str) == value]
+    if args.counts:
+        print(markdown_table(count_table(frame, args.counts, rows)))
+        return 0
     table = summary_table(frame, args.metric, rows)
     print(markdown_table(table))
     if args.plot:

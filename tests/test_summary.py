@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from eval.cli import main
-from eval.summary import read_results, summary_table
+from eval.summary import count_table, read_results, summary_table
 
 
 def _rows() -> pd.DataFrame:
@@ -60,3 +60,17 @@ def test_cli_summary_prints_markdown(tmp_path, capsys):
     assert len(out) == 3 and out[2].startswith("| zc |")
     with pytest.raises(ValueError, match="COLUMN=VALUE"):
         main(["summary", csv, "--only", "nope"])
+
+
+def test_count_table_counts_chosen_candidates_per_train_size(tmp_path, capsys):
+    df = _rows()
+    df["chosen"] = ["et" if (s + n) % 2 else "rf" for s, n in zip(df["seed"], df["train_size"])]
+    t = count_table(df, "chosen", rows=("features",)).set_index(["features", "chosen"])
+    # seeds 0, 1, 2 at even n: seed 1 -> "et", seeds 0 and 2 -> "rf"
+    assert t.loc[("zc", "et"), "n=32"] == 1 and t.loc[("zc", "rf"), "n=128"] == 2
+    assert t.groupby(level="features").sum().to_numpy().tolist() == [[3, 3], [3, 3]]
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        count_table(df, "nope")
+    df.to_csv(tmp_path / "results.csv", index=False)
+    assert main(["summary", str(tmp_path), "--rows", "features", "--counts", "chosen"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "| features | chosen | n=32 | n=128 |"
