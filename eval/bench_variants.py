@@ -100,29 +100,6 @@ def _et_zc(c: Context, tr, te, s: int) -> np.ndarray:
     return _fit_predict("extra_trees", c.X_zc, c.y, tr, te, s)
 
 
-#: How the cross-validated choice below combines ET on all features (``a``) and on proxies
-#: only (``z``); each candidate sees the two predictions, fitted once per fold.
-_SUBSET_CHOICES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "all": lambda a, z: a,
-    "proxies": lambda a, z: z,
-    "rank-average": _rank_mean,
-}
-
-
-def cv_feature_choice(c: Context, tr: np.ndarray, te: np.ndarray, s: int) -> np.ndarray:
-    """ExtraTrees on all features, on proxies only, or their rank average — whichever has
-    the best 5-fold Kendall tau **inside the training draw** — refitted on the whole draw."""
-    from predictors.select import cv_folds
-
-    fold_preds = [(c.y[tr[b]], _et_all(c, tr[a], tr[b], s), _et_zc(c, tr[a], tr[b], s))
-                  for a, b in cv_folds(len(tr), 5, s)]
-    scores = {name: np.mean([kendall_tau(y, combine(pa, pz)) for y, pa, pz in fold_preds])
-              for name, combine in _SUBSET_CHOICES.items()}
-    best = max(scores, key=scores.get)
-    log.debug("CV feature choice on %d cells: %s -> %s", len(tr), scores, best)
-    return _SUBSET_CHOICES[best](_et_all(c, tr, te, s), _et_zc(c, tr, te, s))
-
-
 #: Variant name (no commas: ``--variants`` is comma-separated) -> predictions of the test
 #: cells. ET = ExtraTrees, RF = random forest; trees use their registry defaults.
 VARIANTS: dict[str, Variant] = {
@@ -139,7 +116,6 @@ VARIANTS: dict[str, Variant] = {
     "ET + Hamming-1 neighbour-averaged proxies":
         lambda c, tr, te, s: _fit_predict("extra_trees", np.hstack([c.X_all, c.X_nbr]), c.y,
                                           tr, te, s),
-    "CV choice of ET (all) / ET (proxies) / their rank average": cv_feature_choice,
     "LightGBM 800 trees / learning rate 0.03 / 15 leaves":
         lambda c, tr, te, s: _fit_predict("lightgbm", c.X_all, c.y, tr, te, s,
                                           params=dict(n_estimators=800, learning_rate=0.03,

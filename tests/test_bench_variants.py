@@ -21,7 +21,7 @@ def test_neighbour_mean_ignores_nan():
 
 def test_run_variants_on_toy_benchmark(toy_bench, tmp_path):
     names = ["ET (baseline)", "ET + Hamming-1 neighbour-averaged proxies",
-             "CV choice of ET (all) / ET (proxies) / their rank average"]
+             "rank-average of ET (all features) + ET (proxies)"]
     df = run_variants(toy_bench, names, [60], seeds=2, out=tmp_path)
     assert len(df) == 6 and (tmp_path / "variants.csv").is_file()
     # y grows with the number of 3x3 convs, which the graph features see exactly
