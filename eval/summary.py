@@ -33,6 +33,7 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
             raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
     if frame.empty:
         raise ValueError("no result rows to summarise")
+    frame = frame.fillna({r: "" for r in rows})  # an empty label is still a row
     g = frame.groupby([*rows, "train_size"])[metric].agg(["mean", "std", "count"])
 
     def cell(r: pd.Series) -> str:
@@ -57,7 +58,7 @@ def count_table(frame: pd.DataFrame, column: str,
     for col in (column, "train_size", *rows):
         if col not in frame.columns:
             raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
-    frame = frame.dropna(subset=[column])
+    frame = frame.dropna(subset=[column]).fillna({r: "" for r in rows})
     if frame.empty:
         raise ValueError(f"no result rows with a value in {column!r}")
     table = frame.groupby([*rows, column, "train_size"]).size().unstack("train_size")

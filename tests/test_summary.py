@@ -33,6 +33,13 @@ def test_summary_table_leaves_sizes_not_run_empty():
     assert t.loc["zc", "n=128"] == "" and t.loc["graf+zc", "n=128"] == "0.828 ± 0.100"
 
 
+def test_summary_table_keeps_rows_with_an_empty_label():
+    df = _rows()
+    df.loc[df["features"] == "zc", "predictor"] = None  # e.g. bench_variants rows
+    t = summary_table(df)
+    assert t["predictor"].tolist() == ["rf", ""] and len(t) == 2
+
+
 def test_summary_table_errors_name_the_problem():
     with pytest.raises(ValueError, match="no column 'spearman'"):
         summary_table(_rows(), metric="spearman")
