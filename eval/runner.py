@@ -132,9 +132,9 @@ def run_benchmark(
                      "coverage_95": float(np.mean(z <= 1.96))}
         else:
             y_hat = np.asarray(model.predict(X.iloc[te]), dtype=float)
+        t2 = time.perf_counter()
         if hasattr(model, "best_name_"):  # a CV selector: which candidate it chose
             extra["chosen"] = model.best_name_
-        t2 = time.perf_counter()
         row = {**ident, "features": feat, "predictor": pred_name, "train_size": n,
                "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat), **extra,
                "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
