@@ -19,6 +19,12 @@ from .tables import markdown_table
 GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor")
 
 
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    for col in columns:
+        if col not in frame.columns:
+            raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
+
+
 def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
                   rows: Sequence[str] = ("features", "predictor"),
                   digits: int = 3) -> pd.DataFrame:
@@ -28,9 +34,7 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
 
     Raises ``ValueError`` naming the column when ``metric`` or a grouping column is missing.
     """
-    for col in (metric, "train_size", *rows):
-        if col not in frame.columns:
-            raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
+    _require_columns(frame, (metric, "train_size", *rows))
     if frame.empty:
         raise ValueError("no result rows to summarise")
     frame = frame.fillna({r: "" for r in rows})  # an empty label is still a row
@@ -55,9 +59,7 @@ def count_table(frame: pd.DataFrame, column: str,
 
     Raises ``ValueError`` naming the column when ``column`` or a grouping column is missing.
     """
-    for col in (column, "train_size", *rows):
-        if col not in frame.columns:
-            raise ValueError(f"results have no column {col!r}; have {list(frame.columns)}")
+    _require_columns(frame, (column, "train_size", *rows))
     frame = frame.dropna(subset=[column]).fillna({r: "" for r in rows})
     if frame.empty:
         raise ValueError(f"no result rows with a value in {column!r}")

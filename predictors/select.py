@@ -47,10 +47,13 @@ class Candidate:
     columns: tuple[str, ...] | None = None
 
 
+_EXTRA_TREES = Candidate("extra_trees", "extra_trees", {"n_jobs": 2})
+_RANDOM_FOREST = Candidate("random_forest", "random_forest", {"n_jobs": 2})
+
 #: The model choice alone: three tree ensembles on every column.
 MODEL_CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("extra_trees", "extra_trees", {"n_jobs": 2}),
-    Candidate("random_forest", "random_forest", {"n_jobs": 2}),
+    _EXTRA_TREES,
+    _RANDOM_FOREST,
     Candidate("lightgbm", "lightgbm", {"n_jobs": 2}),
 )
 
@@ -60,8 +63,8 @@ MODEL_CANDIDATES: tuple[Candidate, ...] = (
 #: ablation in docs/results.md: tau 0.58 vs 0.70-0.72) and a noisy 5-fold score on 32
 #: cells picks it now and then.
 DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("extra_trees", "extra_trees", {"n_jobs": 2}),
-    Candidate("random_forest", "random_forest", {"n_jobs": 2}),
+    _EXTRA_TREES,
+    _RANDOM_FOREST,
     Candidate("extra_trees[zc]", "extra_trees", {"n_jobs": 2}, columns=("zc:",)),
 )
 #: ... and the mean of ExtraTrees on every column and on the proxies only.
@@ -136,11 +139,11 @@ class CVSelectPredictor(BasePredictor):
             cands = CANDIDATE_SETS[cands]
         return [_as_candidate(c) for c in cands]
 
-    def _resolve(self, n_features: int) -> dict[str, tuple[BasePredictor, np.ndarray]]:
+    def _resolve(self, specs: list[Candidate],
+                 n_features: int) -> dict[str, tuple[BasePredictor, np.ndarray]]:
         """Candidate name -> (unfitted predictor, column indices), usable ones only."""
         from .registry import get_predictor
 
-        specs = self._specs()
         if not specs:
             raise ValueError("candidates must name at least one predictor")
         names = [c.name for c in specs]
@@ -167,8 +170,8 @@ class CVSelectPredictor(BasePredictor):
             raise ValueError("no usable candidate (their columns need feature names)")
         return out
 
-    def _blends(self, usable: dict) -> list[tuple[str, ...]]:
-        known = {c.name for c in self._specs()}
+    def _blends(self, specs: list[Candidate], usable: dict) -> list[tuple[str, ...]]:
+        known = {c.name for c in specs}
         if self.blends is None:  # the default blends whose members are candidates
             return [b for b in DEFAULT_BLENDS if set(b) <= set(usable)]
         blends = [tuple(b) for b in self.blends]
@@ -179,8 +182,9 @@ class CVSelectPredictor(BasePredictor):
         return [b for b in blends if set(b) <= set(usable)]
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        usable = self._resolve(X.shape[1])
-        blends = self._blends(usable)
+        specs = self._specs()
+        usable = self._resolve(specs, X.shape[1])
+        blends = self._blends(specs, usable)
         folds = cv_folds(len(y), self.cv, self.random_state)
         fold_preds = {name: [clone(est).fit(X[tr][:, cols], y[tr]).predict(X[te][:, cols])
                              for tr, te in folds]
