@@ -2,9 +2,9 @@
 
 ``OneHotEncoder`` (adjacency / edge-op one-hot, or integer categories) and ``PathEncoder``
 (BANANAS path encoding) are hand-built; ``Arch2VecEncoder`` and ``CATEEncoder`` (learned
-embeddings) are imported on first access. GRAF features live in :mod:`graphfeatures`.
+embeddings) are imported on first access. GRAF features live in :mod:`nasperf.graphfeatures`.
 
->>> from encoders import OneHotEncoder
+>>> from nasperf.encoders import OneHotEncoder
 >>> OneHotEncoder("nb201").fit_transform(["(0, 2, 3, 2, 3, 1)"]).shape
 (1, 30)
 """
@@ -19,7 +19,7 @@ from .path import PathEncoder
 #: Encoders defined in modules that are imported lazily (they pull in torch).
 _LAZY = {"Arch2VecEncoder": ".arch2vec", "CATEEncoder": ".cate"}
 
-# the lazy names are left out of __all__ so that ``from encoders import *`` does not import torch
+# the lazy names are left out of __all__: ``from nasperf.encoders import *`` must not import torch
 __all__ = ["ONEHOT_LAYOUTS", "ArchEncoder", "OneHotEncoder", "PathEncoder"]
 
 

@@ -2,7 +2,7 @@
 
 What lives here
 ---------------
-* Padding and batching of :class:`searchspaces.ArchGraph` objects into dense tensors
+* Padding and batching of :class:`nasperf.searchspaces.ArchGraph` objects into dense tensors
   (:func:`pad_graphs`, :class:`PaddedGraphs`): node-op token ids ``[B, N]``, 0/1 adjacency
   ``[B, N, N]`` (upper triangular, ``adj[b, i, j] = 1`` for an edge ``i -> j``) and a boolean
   node mask ``[B, N]``. The input node is in slot 0, the output node in the last slot
@@ -11,7 +11,7 @@ What lives here
   else the largest graph of the pretraining set).
 * The unlabelled pretraining set of a space (:func:`default_unlabeled`): every architecture
   if the space can be enumerated (NB201: 15,625, TNB101-micro: 4,096), else the benchmark's
-  architecture list (NB301: 11,221, via :func:`searchspaces.load_archs`), else
+  architecture list (NB301: 11,221, via :func:`nasperf.searchspaces.load_archs`), else
   ``space.sample(n)`` (NB101).
 * :class:`PretrainedGraphEncoder`, the scikit-learn transformer both encoders subclass:
   parameter handling, the checkpoint cache, ``save``/``load``, per-cell encoding and feature
@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from nasperf.searchspaces import ArchGraph, SearchSpace
 from sklearn.utils.validation import check_is_fitted
-
-from searchspaces import ArchGraph, SearchSpace
 
 from .base import ArchEncoder, graphs_of, parse_graph_or_arch
 
@@ -58,7 +57,7 @@ def default_unlabeled(
     """The default pretraining architectures of ``space`` and where they came from.
 
     Order of preference: ``space.enumerate()``; the benchmark's architecture list
-    (``searchspaces.load_archs``, e.g. NB301's 11,221 archs); ``space.sample(n_samples, seed)``.
+    (``load_archs``, e.g. NB301's 11,221 archs); ``space.sample(n_samples, seed)``.
 
     Returns
     -------
@@ -76,7 +75,7 @@ def default_unlabeled(
         return list(space.enumerate()), "enumerate"
     except NotImplementedError:
         pass
-    from searchspaces import DataNotFoundError, load_archs
+    from nasperf.searchspaces import DataNotFoundError, load_archs
 
     try:
         return list(load_archs(space, data_dir=data_dir)), "archs file"
@@ -102,7 +101,7 @@ def cell_graphs(space: SearchSpace | None, items: Iterable) -> tuple[tuple[str, 
     space : SearchSpace or None
     items : iterable
         Parsed architectures of ``space``, or :class:`ArchGraph` / ``GraphSet`` objects
-        (see ``encoders.base.parse_graph_or_arch``).
+        (see ``nasperf.encoders.base.parse_graph_or_arch``).
 
     Returns
     -------

@@ -22,7 +22,7 @@ class ``Model``, ``models/configs.py`` config 4, ``models/pretraining_nasbench20
 * **Embedding.** ``transform`` returns the mean of ``mu`` over the real nodes of each cell
   (the reference averages over all 8 nodes of its fixed-size NB201 graphs).
 
-Differences from the reference, all forced by :class:`searchspaces.ArchGraph`: graphs are
+Differences from the reference, all forced by :class:`nasperf.searchspaces.ArchGraph`: graphs are
 the pruned node-labelled DAGs of the space (NB201 cells have 2 to 8 nodes, ``none`` edges and
 dead ops removed, so equivalent cells share one graph), padded to ``N`` nodes: input in slot
 0, output in slot ``N - 1`` (as in the reference's fixed layout), padding tokens in between,
@@ -51,10 +51,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError
 from torch import nn
 from tqdm.auto import tqdm
-
-from searchspaces import ArchGraph, InvalidArchitectureError
 
 from ._graph_tensors import (
     PAD,

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace, get_space
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-
-from searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace, get_space
 
 T = TypeVar("T")
 
@@ -58,7 +57,7 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     space : str or SearchSpace
-        Space name (see :func:`searchspaces.list_spaces`) or a space object.
+        Space name (see :func:`nasperf.searchspaces.list_spaces`) or a space object.
     progress : bool or None
         Show a tqdm progress bar; ``None`` shows one for inputs of at least
         :data:`PROGRESS_MIN_ITEMS` architectures.

@@ -51,10 +51,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from nasperf.searchspaces import ArchGraph
 from torch import nn
 from tqdm.auto import tqdm
-
-from searchspaces import ArchGraph
 
 from ._graph_tensors import PAD, PretrainedGraphEncoder, minibatches, pad_graphs
 
@@ -259,7 +258,7 @@ class CATEEncoder(PretrainedGraphEncoder):
         Share of the distinct graphs held out (paired among themselves) to measure masked-op
         accuracy (0 disables).
     n_unlabeled, random_state, device, cache_dir, use_cache, data_dir, progress
-        As in :class:`encoders.arch2vec.Arch2VecEncoder`.
+        As in :class:`nasperf.encoders.arch2vec.Arch2VecEncoder`.
     """
 
     _name = "cate_h"

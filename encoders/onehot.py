@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
 
 from .base import (
     ArchEncoder,

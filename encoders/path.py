@@ -1,7 +1,7 @@
 """Path encoding (BANANAS; White et al., AAAI 2021): which input -> output paths a cell has.
 
 A path is the sequence of operations of the inner nodes it passes, read from the cell's
-:class:`~searchspaces.ArchGraph` (so ``none`` edges and dead ops carry no path, and
+:class:`~nasperf.searchspaces.ArchGraph` (so ``none`` edges and dead ops carry no path, and
 isomorphic cells have the same paths). With several input nodes (NB301) a path starts with
 the label of its input (``input0`` = c_{k-2}, ``input1`` = c_{k-1}). Each column is one
 possible path; its value is 1 if the cell has that path (or the number of such paths with
@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
-from searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
 
 from .base import (
     ArchEncoder,
@@ -60,7 +59,7 @@ def enumerate_paths(graph: ArchGraph) -> list[Path]:
 
     Examples
     --------
-    >>> from searchspaces import get_space
+    >>> from nasperf.searchspaces import get_space
     >>> space = get_space("nb201")
     >>> g = space.to_graph(space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
     ...                                "|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"))

@@ -8,8 +8,8 @@ architectures of ``archs_nasbench301.json``.
 
 ``GRAF (paper, NB201)`` is a reference: the 191 features exactly as the GRAF authors'
 configuration ``nb201_full.json`` defines them on the edge-labelled cell (with ``none``
-treated as an op), written here independently of :mod:`graphfeatures`, to show how much the
-ArchGraph-based definitions of :class:`graphfeatures.GRAFEncoder` change the result.
+treated as an op), written here independently of :mod:`nasperf.graphfeatures`, to show how much the
+ArchGraph-based definitions of :class:`nasperf.graphfeatures.GRAFEncoder` change the result.
 
 Run from the repository root::
 
@@ -34,15 +34,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from nasperf.encoders import OneHotEncoder, PathEncoder
+from nasperf.eval.metrics import kendall_tau
+from nasperf.eval.runner import split
+from nasperf.eval.tables import markdown_table
+from nasperf.graphfeatures import GRAFEncoder
+from nasperf.searchspaces import get_space, load_archs, load_benchmark
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
-
-from encoders import OneHotEncoder, PathEncoder
-from eval.metrics import kendall_tau
-from eval.runner import split
-from eval.tables import markdown_table
-from graphfeatures import GRAFEncoder
-from searchspaces import get_space, load_archs, load_benchmark
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,7 @@ def time_encoders(data_dir: str | None) -> pd.DataFrame:
     fresh Python process so that no graph is memoised from an earlier run."""
     rows = []
     for space, name in itertools.product(("nb201", "nb301"), encoders()):
-        cmd = [sys.executable, "-m", "eval.bench_encoders", "--time-one", space, name]
+        cmd = [sys.executable, "-m", "nasperf.eval.bench_encoders", "--time-one", space, name]
         if data_dir is not None:
             cmd += ["--data-dir", data_dir]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)

@@ -49,7 +49,7 @@ REGRESSORS: dict[str, Callable[[int], object]] = {
 def one_hot(archs, space) -> np.ndarray:
     """The project's OneHotEncoder if available, else the 6 edges x 5 ops one-hot."""
     try:
-        from encoders import OneHotEncoder
+        from nasperf.encoders import OneHotEncoder
 
         return OneHotEncoder(space).fit_transform(archs)
     except ImportError:
@@ -100,9 +100,9 @@ def smoothness(X: np.ndarray, y: np.ndarray, k: int = 5, n_random: int = 200_000
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from encoders.arch2vec import Arch2VecEncoder
-    from encoders.cate import CATEEncoder
-    from searchspaces import load_benchmark
+    from nasperf.encoders.arch2vec import Arch2VecEncoder
+    from nasperf.encoders.cate import CATEEncoder
+    from nasperf.searchspaces import load_benchmark
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=None)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-
-from predictors import list_predictors
-from searchspaces import load_benchmark
+from nasperf.predictors import list_predictors
+from nasperf.searchspaces import load_benchmark
 
 from .runner import run_benchmark
 from .tables import markdown_table

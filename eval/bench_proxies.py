@@ -16,7 +16,7 @@ The tables go to ``proxies_benchmark.md``. Run from the repository root::
 
     python -m eval.bench_proxies --n-archs 200 --n-timing 10 --threads 1 --out docs
 
-Needs the benchmark data directory (see ``searchspaces.find_data_dir``).
+Needs the benchmark data directory (see ``nasperf.searchspaces.find_data_dir``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from nasperf.searchspaces import get_space, load_benchmark
+from nasperf.zerocost import compute_proxies, get_proxy, list_proxies
 from scipy.stats import spearmanr
-
-from searchspaces import get_space, load_benchmark
-from zerocost import compute_proxies, get_proxy, list_proxies
 
 log = logging.getLogger("bench_proxies")
 DETERMINISTIC = ["params", "flops", "synflow"]
@@ -253,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                    "deterministic,graf,scores,timing")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("zerocost").setLevel(logging.ERROR)  # NaN reasons are in the table
+    logging.getLogger("nasperf.zerocost").setLevel(logging.ERROR)  # NaN reasons are in the table
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     skip = set(filter(None, args.skip.split(",")))

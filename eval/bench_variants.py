@@ -1,7 +1,7 @@
 """Ideas for the best configuration, measured one by one (issue #9's "ideas worth trying").
 
 Each variant is a function ``(ctx, tr, te, seed) -> predictions for the test cells`` in
-:data:`VARIANTS`; all see the same splits (:func:`eval.runner.split`, seeds ``0..k-1``) of
+:data:`VARIANTS`; all see the same splits (:func:`nasperf.eval.runner.split`, seeds ``0..k-1``) of
 the same benchmark and are scored by Kendall tau on all non-training cells. Nothing here
 looks at test labels: rank transforms and neighbour averages use the architectures and
 proxies only (label-free), so they are legitimate for a predictor.
@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from nasperf.predictors import get_predictor
+from nasperf.searchspaces import Benchmark, load_benchmark
 from scipy.stats import rankdata
 from tqdm.auto import tqdm
-
-from predictors import get_predictor
-from searchspaces import Benchmark, load_benchmark
 
 from .features import build_features
 from .metrics import kendall_tau
@@ -70,7 +69,7 @@ def neighbour_mean(X: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray:
 
 
 def build_context(bench: Benchmark, cache_dir: Path | None = None) -> Context:
-    from encoders import OneHotEncoder
+    from nasperf.encoders import OneHotEncoder
 
     X_all, _ = build_features(bench, "graf_all+zc", cache_dir=cache_dir)
     X_zc, _ = build_features(bench, "zc", cache_dir=cache_dir)

@@ -153,7 +153,7 @@ def compute_quantities(
     -------
     pandas.DataFrame of shape (len(archs), len(names))
     """
-    from searchspaces import get_space
+    from nasperf.searchspaces import get_space
 
     space = get_space(space)
     unknown = [q for q in names if q not in ARCH_QUANTITIES]
@@ -557,12 +557,12 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     """Run ``nasperf bias``: print the bias table and the before/after correction table.
 
     ``bench`` (an object with ``archs``, ``y``, ``proxies``, ``space``) replaces
-    ``searchspaces.load_benchmark(args.space, args.dataset, ...)``, e.g. in tests. The
+    ``nasperf.searchspaces.load_benchmark(args.space, args.dataset, ...)``, e.g. in tests. The
     ``params`` quantity is taken from the benchmark's ``params`` proxy column when present.
     Architectures with a NaN proxy, target or quantity are dropped and counted.
     """
     if bench is None:
-        from searchspaces import load_benchmark
+        from nasperf.searchspaces import load_benchmark
 
         kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
                                     ("data_dir", args.data_dir)) if v is not None}

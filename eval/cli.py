@@ -15,13 +15,13 @@ from importlib import import_module
 
 #: command name -> "module:function" adding that command's parser.
 COMMANDS: dict[str, str] = {
-    "benchmark": "eval.runner:add_parser",
-    "info": "eval.cli:add_info_parser",
-    "data": "eval.cli:add_data_parser",
-    "proxies": "zerocost.cli:add_parser",
-    "shap": "eval.shap_attr:add_parser",
-    "bias": "eval.bias:add_parser",
-    "summary": "eval.summary:add_parser",
+    "benchmark": "nasperf.eval.runner:add_parser",
+    "info": "nasperf.eval.cli:add_info_parser",
+    "data": "nasperf.eval.cli:add_data_parser",
+    "proxies": "nasperf.zerocost.cli:add_parser",
+    "shap": "nasperf.eval.shap_attr:add_parser",
+    "bias": "nasperf.eval.bias:add_parser",
+    "summary": "nasperf.eval.summary:add_parser",
 }
 
 
@@ -37,8 +37,7 @@ def add_info_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     import pandas as pd
-
-    from searchspaces import load_benchmark
+    from nasperf.searchspaces import load_benchmark
 
     b = load_benchmark(args.space, args.dataset, data_dir=args.data_dir, source=args.source)
     print(b)
@@ -64,7 +63,7 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_data(args: argparse.Namespace) -> int:
-    from searchspaces.data import MANIFEST, download, find_data_dir
+    from nasperf.searchspaces.data import MANIFEST, download, find_data_dir
 
     if args.data_cmd == "download":
         for path in download(args.dest, files=args.files, force=args.force):

@@ -18,8 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-
-from searchspaces import Benchmark
+from nasperf.searchspaces import Benchmark
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +33,19 @@ def _encode(encoder, bench: Benchmark) -> tuple[np.ndarray, list[str]]:
 
 
 def onehot(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
-    from encoders import OneHotEncoder
+    from nasperf.encoders import OneHotEncoder
 
     return _encode(OneHotEncoder(bench.space, **kw), bench)
 
 
 def path(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
-    from encoders import PathEncoder
+    from nasperf.encoders import PathEncoder
 
     return _encode(PathEncoder(bench.space, **kw), bench)
 
 
 def graf(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
-    from graphfeatures import GRAFEncoder
+    from nasperf.graphfeatures import GRAFEncoder
 
     return _encode(GRAFEncoder(bench.space, **kw), bench)
 
@@ -57,13 +56,13 @@ def graf_all(bench: Benchmark) -> tuple[np.ndarray, list[str]]:
 
 
 def arch2vec(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
-    from encoders import Arch2VecEncoder
+    from nasperf.encoders import Arch2VecEncoder
 
     return _encode(Arch2VecEncoder(bench.space, **kw), bench)
 
 
 def cate(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str]]:
-    from encoders import CATEEncoder
+    from nasperf.encoders import CATEEncoder
 
     return _encode(CATEEncoder(bench.space, **kw), bench)
 

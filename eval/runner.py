@@ -4,7 +4,7 @@ Protocol (the literature's, e.g. White et al. 2021, GRAF): for every seed draw a
 training set of ``n`` architectures from the benchmark, fit on it, and score the prediction
 on **all** other architectures (``test="rest"``), or on a random subset of them of a given
 size. Every predictor and feature set sees the same splits. One row per
-(features, predictor, train size, seed) with every metric of :mod:`eval.metrics` and the
+(features, predictor, train size, seed) with every metric of :mod:`nasperf.eval.metrics` and the
 fit / predict wall times; rows are appended to ``results.csv`` as they finish, so an
 interrupted run resumes where it stopped.
 """
@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from nasperf.searchspaces import Benchmark, load_benchmark
 from sklearn.base import clone
-
-from searchspaces import Benchmark, load_benchmark
 
 from .features import build_features
 
@@ -44,7 +43,7 @@ def split(n_total: int, train_size: int, seed: int, test: str | int = "rest"
 
 
 def _make_predictor(name: str, seed: int):
-    from predictors import get_predictor
+    from nasperf.predictors import get_predictor
 
     return get_predictor(name, random_state=seed)
 
@@ -71,9 +70,9 @@ def run_benchmark(
     ----------
     features : list of str
         Feature sets; each is one family or several joined by ``+`` (see
-        :data:`eval.features.FEATURE_FAMILIES`).
+        :data:`nasperf.eval.features.FEATURE_FAMILIES`).
     predictors : list of str
-        Names for :func:`predictors.get_predictor`.
+        Names for :func:`nasperf.predictors.get_predictor`.
     seeds : int or list of int
         Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
     out : path, optional

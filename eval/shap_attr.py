@@ -4,7 +4,7 @@
 rows of ``X``:
 
 * **Tree models** (LightGBM, XGBoost, scikit-learn forests and boosting, also when wrapped,
-  e.g. :class:`predictors.TreePredictor` whose fitted model is ``estimator_``) get
+  e.g. :class:`nasperf.predictors.TreePredictor` whose fitted model is ``estimator_``) get
   ``shap.TreeExplainer`` with the exact, data-free ``tree_path_dependent`` algorithm.
 * **Anything else** (GP, MLP ensemble, a plain callable ``f(X) -> y``) gets the
   model-agnostic ``shap.KernelExplainer`` with a small background sample of ``X``
@@ -12,7 +12,7 @@ rows of ``X``:
 
 Groups: a feature's group comes from ``groups`` (a dict group -> feature names or a callable
 name -> group) or from :func:`default_feature_group`, which understands the
-``"<family>:<feature>"`` names of :func:`eval.features.build_features` and splits GRAF
+``"<family>:<feature>"`` names of :func:`nasperf.eval.features.build_features` and splits GRAF
 features into their families (operation counts, min / max path lengths, node degrees...).
 The importance of a group is the mean over rows of ``|sum of its features' SHAP values|``
 (SHAP values are additive, so this is the attribution of the group as one feature).
@@ -40,7 +40,7 @@ ZC_PROXY_NAMES = frozenset({
 })
 
 #: (regex on the feature's base name, group) for GRAF features (prefix ``graf:`` or none),
-#: first match wins. Names of :class:`graphfeatures.GRAFEncoder` (``op_count[...]``,
+#: first match wins. Names of :class:`nasperf.graphfeatures.GRAFEncoder` (``op_count[...]``,
 #: ``min_path_len[...]``, ``max_path_len[...]``, ``num_paths[...]``, ``*_degree*``) and of
 #: the GRAF reference code (``max_op_on_path``, ``node_degree``).
 FEATURE_GROUP_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -369,7 +369,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--target", default=None)
     p.add_argument("--features", default="zc",
                    help="feature families joined by '+' or ',' (eval.features), e.g. graf+zc")
-    p.add_argument("--predictor", default="lightgbm", help="predictors.get_predictor name")
+    p.add_argument("--predictor", default="lightgbm", help="nasperf.predictors.get_predictor name")
     p.add_argument("--train-size", type=int, default=1024)
     p.add_argument("--explain-size", type=int, default=1000,
                    help="test architectures explained (random subset)")
@@ -385,13 +385,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, bench: Any = None) -> int:
     """Run ``nasperf shap``. ``bench`` replaces ``load_benchmark(...)`` (tests)."""
-    from predictors import get_predictor
+    from nasperf.predictors import get_predictor
 
     from .features import build_features
     from .metrics import kendall_tau
 
     if bench is None:
-        from searchspaces import load_benchmark
+        from nasperf.searchspaces import load_benchmark
 
         kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
                                     ("data_dir", args.data_dir)) if v is not None}

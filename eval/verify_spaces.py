@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from nasperf.searchspaces import get_space
+from nasperf.searchspaces.data import find_data_dir
 from tqdm.auto import tqdm
-
-from searchspaces import get_space
-from searchspaces.data import find_data_dir
 
 from .tables import markdown_table
 

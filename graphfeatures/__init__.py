@@ -1,6 +1,6 @@
 """GRAF: neural graph features (Kadlecová et al., ICML 2024) computed on ArchGraphs.
 
->>> from graphfeatures import GRAFEncoder
+>>> from nasperf.graphfeatures import GRAFEncoder
 >>> enc = GRAFEncoder(space="nb201")
 >>> X = enc.fit_transform(["(0, 2, 3, 2, 3, 1)"])
 >>> X.shape == (1, len(enc.get_feature_names_out()))

@@ -7,15 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from encoders.base import (
+from nasperf.encoders.base import (
     ArchEncoder,
     data_ops,
     graphs_of,
     parse_graph_or_arch,
     unique_index,
 )
-from searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
 
 from .batch import build_batch
 from .groups import FEATURE_GROUPS, compute_groups
@@ -27,9 +26,9 @@ class GRAFEncoder(ArchEncoder):
 
     Operation counts, shortest and longest input -> output paths and number of paths
     restricted to subsets of the ops, and in/out degrees per op subset, computed on each
-    cell's :class:`~searchspaces.ArchGraph` (see :mod:`graphfeatures.groups` for the exact
-    definitions). The same code serves every space and user DAGs. Spaces with several cells
-    (NB301) get one block of features per cell, prefixed ``normal_`` / ``reduce_``.
+    cell's :class:`~nasperf.searchspaces.ArchGraph` (see :mod:`nasperf.graphfeatures.groups`
+    for the exact definitions). The same code serves every space and user DAGs. Spaces with
+    several cells (NB301) get one block of features per cell, prefixed ``normal_`` / ``reduce_``.
 
     Because ``to_graphs`` drops ``none`` edges and ops that no input -> output path uses,
     cells that build the same network (NB201 cells with unreachable ops and their
@@ -40,8 +39,8 @@ class GRAFEncoder(ArchEncoder):
     space : str, SearchSpace or None
         The search space. ``None`` accepts only ArchGraph inputs (or dicts cell -> graph).
     feature_groups : None, "all" or sequence of str
-        Groups of :data:`graphfeatures.FEATURE_GROUPS`. ``None``: the paper's groups for the
-        space (:data:`graphfeatures.SPACE_CONFIGS`), for other spaces ``op_count``,
+        Groups of :data:`nasperf.graphfeatures.FEATURE_GROUPS`. ``None``: the paper's groups for the
+        space (:data:`nasperf.graphfeatures.SPACE_CONFIGS`), for other spaces ``op_count``,
         ``min_path_len``, ``max_path_len``, ``node_degree``.
     op_subsets : None or sequence of sequences of str
         Op subsets for the per-subset groups. ``None``: every non-empty subset of the ops

@@ -1,7 +1,7 @@
 """GRAF feature groups (Kadlecová et al., ICML 2024) as batched functions of ArchGraphs.
 
 Every group is a function ``group(ctx) -> list[(name, values)]`` where ``ctx`` is a
-:class:`FeatureContext` (a :class:`~graphfeatures.batch.GraphBatch`, the op subsets, and
+:class:`FeatureContext` (a :class:`~nasperf.graphfeatures.batch.GraphBatch`, the op subsets, and
 cached path statistics) and ``values`` has shape ``(G,)``, one value per graph. The
 definitions, on a node-labelled DAG with inputs, inner op nodes and one output node:
 

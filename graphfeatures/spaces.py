@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class GRAFSpaceConfig:
-    """Defaults of :class:`~graphfeatures.GRAFEncoder` for one benchmark space.
+    """Defaults of :class:`~nasperf.graphfeatures.GRAFEncoder` for one benchmark space.
 
     Attributes
     ----------

@@ -3,13 +3,13 @@
 Predictors see arrays only (``X`` of shape ``(n_samples, n_features)``, ``y`` of shape
 ``(n_samples,)``); they import nothing from the feature packages.
 
->>> from predictors import TreePredictor, GPPredictor, get_predictor
+>>> from nasperf.predictors import TreePredictor, GPPredictor, get_predictor
 >>> p = TreePredictor(kind="lightgbm").fit(X, y); p.predict(X_test)        # doctest: +SKIP
 >>> GPPredictor().fit(X, y).predict(X_test, return_std=True)               # doctest: +SKIP
 
 Classes are imported lazily (torch and gpytorch load only when a class that needs them is
 first used). NaN/inf features follow each predictor's ``nan_policy`` (see
-:mod:`predictors.base`); fit and predict times are logged on the ``predictors`` logger.
+:mod:`nasperf.predictors.base`); fit and predict times are logged on the ``predictors`` logger.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import make_scorer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 #: Accepted values of the ``nan_policy`` parameter.
 NAN_POLICIES = ("impute", "raise")

@@ -41,7 +41,7 @@ from sklearn.cluster import kmeans_plusplus
 
 from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 #: Kernel name -> factory ``(d, lengthscale_constraint)`` of the base kernel (ARD).
 KERNELS = {
@@ -102,7 +102,7 @@ class GPPredictor(UncertaintyMixin, BasePredictor):
     device : str, default "cpu"
         Torch device for fitting and prediction.
     nan_policy : {"impute", "raise"}, default "impute"
-        Non-finite features policy, see :mod:`predictors.base`.
+        Non-finite features policy, see :mod:`nasperf.predictors.base`.
     random_state : int, RandomState or None
         Seeds restarts and the inducing-point initialisation.
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 #: Activation name -> module class.
 ACTIVATIONS: dict[str, type[nn.Module]] = {

@@ -21,7 +21,7 @@ What this class implements
       "lc": [32]}``); ``use_groups`` selects the families used (all by default). Any
       family works: encodings, GRAF features, zero-cost proxies, learning-curve values,
       or outputs of other predictors computed by the caller.
-    * The tree model is :class:`~predictors.trees.TreePredictor` (LightGBM by default, or
+    * The tree model is :class:`~nasperf.predictors.trees.TreePredictor` (LightGBM by default, or
       XGBoost / random forest; NGBoost is not a dependency of this project), optionally
       tuned by Kendall-tau CV (``hpo="cv"``). No z-scoring is needed for trees.
     * Data-size switch (stacking): when ``n_samples >= switch_train_size`` and
@@ -53,7 +53,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from .base import BasePredictor, seeds_from
 from .trees import TreePredictor
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 
 class OmniPredictor(BasePredictor):
@@ -66,14 +66,14 @@ class OmniPredictor(BasePredictor):
     use_groups : list of str or None
         Families fed to the tree (``None``: all, in ``feature_groups`` order).
     base : {"lightgbm", "xgboost", "random_forest"}, default "lightgbm"
-        Tree model (see :mod:`predictors.trees`).
+        Tree model (see :mod:`nasperf.predictors.trees`).
     base_params : dict or None
-        ``params`` of the :class:`~predictors.trees.TreePredictor`.
+        ``params`` of the :class:`~nasperf.predictors.trees.TreePredictor`.
     hpo : False or "cv", default False
         Hyper-parameter search of the tree model (see :class:`TreePredictor`).
     stack_predictor : str, estimator or None, default "gp"
         Model-based predictor whose out-of-fold predictions are added as a feature above
-        the switch: a :func:`~predictors.get_predictor` name or an unfitted estimator.
+        the switch: a :func:`~nasperf.predictors.get_predictor` name or an unfitted estimator.
     stack_params : dict or None
         Keyword arguments for :func:`get_predictor` when ``stack_predictor`` is a name.
     stack_groups : list of str or None

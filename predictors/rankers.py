@@ -18,7 +18,7 @@ LambdaRank (:class:`LambdaRankPredictor`)
 Pairwise neural ranker (:class:`PairwiseRankerPredictor`)
     An MLP scorer ``s(x)`` trained with the RankNet loss ``log(1 + exp(-(s_i - s_j)))`` on
     pairs with ``y_i > y_j``, drawn uniformly at random each epoch (ties are skipped).
-    Deterministic given ``random_state`` (see :mod:`predictors.mlp`).
+    Deterministic given ``random_state`` (see :mod:`nasperf.predictors.mlp`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from torch import nn
 from .base import BasePredictor, RankerMixin, seeds_from, standardize_fit
 from .mlp import build_mlp, predict_module, seeded
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 
 def relevance_levels(y: np.ndarray, n_levels: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from sklearn.model_selection import KFold
 
 from .base import BasePredictor, kendall_tau_score
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Candidate:
     Parameters
     ----------
     name : label in ``cv_scores_`` (unique among the candidates).
-    predictor : registry name for :func:`predictors.get_predictor`.
+    predictor : registry name for :func:`nasperf.predictors.get_predictor`.
     params : its keyword arguments.
     columns : feature-name prefixes to keep (``None``: every column). Needs ``X`` with
         feature names (a pandas DataFrame); without them, or when the prefixes match no
@@ -58,7 +58,7 @@ MODEL_CANDIDATES: tuple[Candidate, ...] = (
 )
 
 #: The default: ExtraTrees and random forest on every column, ExtraTrees on the zero-cost
-#: proxies only (names ``zc:*``, as :func:`eval.features.build_features` writes them) ...
+#: proxies only (names ``zc:*``, as :func:`nasperf.eval.features.build_features` writes them) ...
 #: LightGBM is not among them: on 32 cells it is the weakest tree ensemble (NB201 CIFAR-10
 #: ablation in docs/results.md: tau 0.58 vs 0.70-0.72) and a noisy 5-fold score on 32
 #: cells picks it now and then.

@@ -33,7 +33,7 @@ from sklearn.model_selection import KFold, RandomizedSearchCV
 
 from .base import BasePredictor, kendall_scorer, seeds_from
 
-logger = logging.getLogger("predictors")
+logger = logging.getLogger("nasperf.predictors")
 
 
 def _lightgbm(seed: int, n_jobs: int) -> BaseEstimator:

@@ -1,6 +1,6 @@
 """Search spaces: parse, print, graph and model views of benchmark architectures.
 
->>> from searchspaces import get_space
+>>> from nasperf.searchspaces import get_space
 >>> space = get_space("nb201")
 >>> arch = space.parse("(0, 2, 3, 2, 3, 1)")
 >>> space.to_string(arch)

@@ -1,7 +1,7 @@
 """Loading labelled benchmark tables: architectures, targets, precomputed proxies.
 
 ``load_benchmark(space, dataset, source=...)`` reads the files found by
-:func:`searchspaces.data.find_data_dir` and returns a :class:`Benchmark`.
+:func:`nasperf.searchspaces.data.find_data_dir` and returns a :class:`Benchmark`.
 
 Sources
 -------
@@ -362,7 +362,7 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
         NB201: ``cifar10`` (default), ``cifar100``, ``ImageNet16-120``; TNB101-micro: a task
         (default ``class_scene``); NB101: ``cifar10``.
     data_dir : path, optional
-        Data directory; see :func:`searchspaces.data.find_data_dir` for the search order.
+        Data directory; see :func:`nasperf.searchspaces.data.find_data_dir` for the search order.
     source : str, optional
         ``"graf"`` (NB201 default), ``"zc"`` (TNB101/NB101 default), ``"full"`` (NB201).
     target : str

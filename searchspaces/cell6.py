@@ -222,7 +222,7 @@ class NB201Space(Cell6Space):
         return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
 
     def to_model(self, arch: NB201Arch, num_classes: int = 10, **kwargs: Any):
-        """The NAS-Bench-201 network; see :func:`searchspaces.models.nb201.NB201Network`."""
+        """The NAS-Bench-201 network; see :func:`nasperf.searchspaces.models.nb201.NB201Network`."""
         from .models.nb201 import NB201Network
 
         return NB201Network(self.check(arch).edge_ops(), num_classes=num_classes, **kwargs)
@@ -266,7 +266,7 @@ class TNB101MicroSpace(Cell6Space):
 
     def to_model(self, arch: TNB101MicroArch, num_classes: int | None = None,
                  task: str | None = None, **kwargs: Any):
-        """The TransNAS-Bench-101 micro network; see :mod:`searchspaces.models.tnb101`.
+        """The TransNAS-Bench-101 micro network; see :mod:`nasperf.searchspaces.models.tnb101`.
 
         ``task`` is a TransNAS-Bench-101 task (``None``: ``"class_object"``); ``num_classes``
         defaults to the task's own output count (class_object 100, class_scene 63, ...).

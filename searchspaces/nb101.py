@@ -84,7 +84,7 @@ class NB101Arch:
     ops : tuple of 7 str
         Op of every node, ``ops[0] == "input"``, ``ops[6] == "output"``.
 
-    ``str(arch)`` is the compact string form (see :mod:`searchspaces.nb101`).
+    ``str(arch)`` is the compact string form (see :mod:`nasperf.searchspaces.nb101`).
     """
 
     matrix: Matrix
@@ -235,7 +235,8 @@ class NB101Space(SearchSpace):
 
     def to_model(self, arch: NB101Arch, num_classes: int = 10, stem_channels: int = 128,
                  num_stacks: int = 3, cells_per_stack: int = 3, **kwargs: Any):
-        """The NAS-Bench-101 network; see :class:`searchspaces.models.nb101.NB101Network`."""
+        """The NAS-Bench-101 network; see :class:`~nasperf.searchspaces.models.nb101.NB101Network`.
+        """
         from .models.nb101 import NB101Network
 
         g = self.to_graph(arch)

@@ -328,7 +328,7 @@ class NB301Space(SearchSpace):
 
         Defaults: 32 initial channels and 8 cells (NB301's config); the auxiliary head and
         drop path (``auxiliary=True``, ``drop_prob=0.2`` in NB301 training) are off by
-        default. See :class:`searchspaces.models.darts.DARTSNetwork`.
+        default. See :class:`nasperf.searchspaces.models.darts.DARTSNetwork`.
         """
         from .models.darts import DARTSNetwork
 

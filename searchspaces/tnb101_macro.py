@@ -1,7 +1,7 @@
 """TransNAS-Bench-101 macro (skeleton-level) space (Duan et al., CVPR 2021).
 
 An architecture is a sequence of 4 to 6 module codes; every module stacks two ResNet basic
-blocks (see :mod:`searchspaces.models.tnb101`). Codes, from the official ``MacroNet``
+blocks (see :mod:`nasperf.searchspaces.models.tnb101`). Codes, from the official ``MacroNet``
 ("channel change: [2, 4]; stride change: [3, 4]")::
 
     1 keep (basic)   2 channels x2 (basic_widen)   3 resolution /2 (basic_down)
@@ -202,7 +202,7 @@ class TNB101MacroSpace(SearchSpace):
 
     def to_model(self, arch: TNB101MacroArch, num_classes: int | None = None,
                  task: str | None = None, **kwargs: Any):
-        """The macro network; see :func:`searchspaces.models.tnb101.build_macro`.
+        """The macro network; see :func:`nasperf.searchspaces.models.tnb101.build_macro`.
 
         ``task`` is a TransNAS-Bench-101 task (``None``: ``"class_object"``); ``num_classes``
         defaults to the task's own output count.

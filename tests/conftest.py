@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from searchspaces import Benchmark, get_space
-from searchspaces.data import find_data_dir
-from searchspaces.errors import DataNotFoundError
+from nasperf.searchspaces import Benchmark, get_space
+from nasperf.searchspaces.data import find_data_dir
+from nasperf.searchspaces.errors import DataNotFoundError
 
 
 @pytest.fixture(scope="session")

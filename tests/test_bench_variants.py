@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from eval.bench_variants import VARIANTS, hamming1_neighbours, neighbour_mean, run_variants
+from nasperf.eval.bench_variants import VARIANTS, hamming1_neighbours, neighbour_mean, run_variants
 
 
 def test_hamming1_neighbours_by_hand():

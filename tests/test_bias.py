@@ -8,9 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-
-from eval.bias import (
+from nasperf.eval.bias import (
     ARCH_QUANTITIES,
     PAPER_TABLE4,
     QUANTITY_DOCS,
@@ -24,8 +22,9 @@ from eval.bias import (
     op_kind,
     run,
 )
-from eval.metrics import kendall_tau, pearson, spearman
-from searchspaces import get_space
+from nasperf.eval.metrics import kendall_tau, pearson, spearman
+from nasperf.searchspaces import get_space
+from sklearn.base import clone
 
 SPACE = get_space("nb201")
 ARCH = SPACE.parse("(0, 2, 3, 2, 3, 1)")  # skip, conv3, conv3 | conv1, conv1, none; node 2 dead
@@ -239,7 +238,7 @@ def test_cli_errors():
 # -- real data -------------------------------------------------------------------------------------
 @pytest.mark.data
 def test_l2_norm_conv_pool_bias_on_nb201(data_dir):
-    from searchspaces import load_benchmark
+    from nasperf.searchspaces import load_benchmark
 
     bench = load_benchmark("nb201", "cifar10", source="zc", data_dir=data_dir)
     q = compute_quantities(bench.archs, bench.space, ("conv_pool",))

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from searchspaces import (
+from nasperf.searchspaces import (
     BenchmarkDataError,
     DataNotFoundError,
     find_data_dir,
     load_benchmark,
 )
-from searchspaces import data as data_mod
+from nasperf.searchspaces import data as data_mod
 
 # -- search order ------------------------------------------------------------------------------
 
@@ -190,6 +189,6 @@ def test_tnb101_micro_tasks(data_dir, task):
 
 
 def test_nb101_loads(data_dir):
-    pytest.importorskip("searchspaces.nb101")
+    pytest.importorskip("nasperf.searchspaces.nb101")
     b = load_benchmark("nb101", data_dir=data_dir)
     assert len(b) == 500 and np.isfinite(b.y).all()

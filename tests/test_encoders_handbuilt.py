@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from nasperf.encoders import OneHotEncoder, PathEncoder
+from nasperf.encoders.path import enumerate_paths
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
-
-from encoders import OneHotEncoder, PathEncoder
-from encoders.path import enumerate_paths
-from searchspaces import ArchGraph, InvalidArchitectureError, get_space
 
 C3, C1, SKIP, NONE, POOL = "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none", "avg_pool_3x3"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+" \
@@ -293,7 +292,7 @@ def test_tnb101_macro_onehot_when_available():
     try:
         space = get_space("tnb101_macro")
     except (ImportError, ModuleNotFoundError):
-        pytest.skip("searchspaces.tnb101_macro not available yet")
+        pytest.skip("nasperf.searchspaces.tnb101_macro not available yet")
     archs = space.sample(20, seed=0)
     enc = OneHotEncoder("tnb101_macro").fit(archs)
     x = enc.transform(archs)

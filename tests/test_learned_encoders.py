@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
-
-from encoders._graph_tensors import (
+from nasperf.encoders._graph_tensors import (
     PAD,
     build_vocab,
     default_unlabeled,
@@ -15,10 +13,17 @@ from encoders._graph_tensors import (
     unique_graphs,
     unpad_graph,
 )
-from encoders.arch2vec import Arch2VecEncoder, _wl_hash
-from encoders.cate import CATEEncoder, attention_masks, computation_pairs, graph_cost, op_cost
-from searchspaces import ArchGraph, InvalidArchitectureError, get_space
-from searchspaces.cell6 import NB201Space
+from nasperf.encoders.arch2vec import Arch2VecEncoder, _wl_hash
+from nasperf.encoders.cate import (
+    CATEEncoder,
+    attention_masks,
+    computation_pairs,
+    graph_cost,
+    op_cost,
+)
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
+from nasperf.searchspaces.cell6 import NB201Space
+from sklearn.base import clone
 
 TINY_A2V = dict(latent_dim=4, hidden_dim=16, n_layers=2, batch_size=16, n_prior_samples=50,
                 progress=False, use_cache=False)

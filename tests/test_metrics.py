@@ -9,9 +9,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from sklearn.metrics import mean_absolute_error, ndcg_score, root_mean_squared_error
-
-from eval.metrics import (
+from nasperf.eval.metrics import (
     HIGHER_IS_BETTER,
     METRICS,
     all_metrics,
@@ -26,6 +24,7 @@ from eval.metrics import (
     top_k_membership,
     top_k_overlap,
 )
+from sklearn.metrics import mean_absolute_error, ndcg_score, root_mean_squared_error
 
 
 def tied_data(seed: int, n: int = 60):
@@ -77,7 +76,7 @@ def test_signed_and_perfect():
 
 @pytest.mark.parametrize("metric", [kendall_tau, spearman, pearson])
 def test_constant_input_gives_nan_with_warning(metric, caplog):
-    with caplog.at_level(logging.WARNING, logger="eval.metrics"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.eval.metrics"):
         assert math.isnan(metric([1, 2, 3], [5, 5, 5]))
     assert "constant" in caplog.text
 
@@ -98,7 +97,7 @@ def test_nan_raises_with_counts(name):
 def test_nan_omit_drops_pairs_and_logs(caplog):
     y = [1.0, np.nan, 3.0, 4.0, 5.0, 2.0]
     p = [1.0, 2.0, np.nan, 4.0, 6.0, 3.0]
-    with caplog.at_level(logging.WARNING, logger="eval.metrics"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.eval.metrics"):
         got = kendall_tau(y, p, nan_policy="omit")
     assert got == pytest.approx(scipy.stats.kendalltau([1, 4, 5, 2], [1, 4, 6, 3]).statistic)
     assert "dropped 2 of 6" in caplog.text
@@ -206,7 +205,7 @@ def test_ndcg_by_hand():
 
 
 def test_ndcg_undefined_and_bad_args(caplog):
-    with caplog.at_level(logging.WARNING, logger="eval.metrics"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.eval.metrics"):
         assert math.isnan(ndcg([1, 1, 1], [1, 2, 3], relevance="shift"))
     assert ndcg([1, 1, 1], [1, 2, 3]) == 1.0  # rank gains all equal: every order is ideal
     with pytest.raises(ValueError, match="relevance"):

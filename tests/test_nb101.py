@@ -12,10 +12,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from searchspaces import InvalidArchitectureError, get_space
-from searchspaces.models.nb101 import NB101Network, compute_vertex_channels
-from searchspaces.nb101 import INTERIOR_OPS, NB101Arch
+from nasperf.searchspaces import InvalidArchitectureError, get_space
+from nasperf.searchspaces.models.nb101 import NB101Network, compute_vertex_channels
+from nasperf.searchspaces.nb101 import INTERIOR_OPS, NB101Arch
 
 NB101 = get_space("nb101")
 C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"

@@ -10,9 +10,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from searchspaces import ArchGraph, InvalidArchitectureError, get_space
-from searchspaces.cell6 import NB201Arch
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
+from nasperf.searchspaces.cell6 import NB201Arch
 
 NB201 = get_space("nb201")
 TNB = get_space("tnb101_micro")

@@ -12,9 +12,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from searchspaces import ArchGraph, InvalidArchitectureError, get_space
-from searchspaces.nb301 import NB301Arch, NB301Space
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
+from nasperf.searchspaces.nb301 import NB301Arch, NB301Space
 
 NB301 = get_space("nb301")
 

@@ -10,11 +10,7 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
-from predictors import (
+from nasperf.predictors import (
     GPPredictor,
     LambdaRankPredictor,
     MLPEnsemblePredictor,
@@ -26,8 +22,11 @@ from predictors import (
     kendall_tau_score,
     list_predictors,
 )
-from predictors.omni import resolve_groups
-from predictors.rankers import relevance_levels
+from nasperf.predictors.omni import resolve_groups
+from nasperf.predictors.rankers import relevance_levels
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 #: Small, fast settings per registry name.
 FAST = {
@@ -171,7 +170,7 @@ def test_all_nonfinite_column_imputed_with_zero(data):
 
 def test_fit_time_logged(data, caplog):
     X, y, Xt, _ = data
-    with caplog.at_level(logging.DEBUG, logger="predictors"):
+    with caplog.at_level(logging.DEBUG, logger="nasperf.predictors"):
         est = TreePredictor(params={"n_estimators": 10}, random_state=0).fit(X, y)
         est.predict(Xt)
     assert est.fit_time_ > 0
@@ -382,7 +381,7 @@ def test_nb201_onehot_and_proxies(data_dir, caplog):
     y = nets["val_accs"].to_numpy(float)
     perm = np.random.default_rng(1).permutation(len(y))
     tr, te = perm[:256], perm[256:1256]
-    with caplog.at_level(logging.WARNING, logger="predictors"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.predictors"):
         gp = GPPredictor(random_state=1).fit(onehot[tr], y[tr])
     # one-hot lengthscales must not collapse (min_lengthscale): L-BFGS needs no Adam rescue
     assert not [r for r in caplog.records if "failed" in r.getMessage()]

@@ -23,9 +23,7 @@ random forest; it is exercised in ``tests/test_predictors.py``.
 from __future__ import annotations
 
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from predictors import (
+from nasperf.predictors import (
     CVSelectPredictor,
     GPPredictor,
     LambdaRankPredictor,
@@ -35,6 +33,7 @@ from predictors import (
     RankerPredictor,
     TreePredictor,
 )
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 SMALL = {"n_estimators": 20}
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from eval.cli import main
-from eval.features import build_features
-from eval.runner import run_benchmark, split, summarise
+from nasperf.eval.cli import main
+from nasperf.eval.features import build_features
+from nasperf.eval.runner import run_benchmark, split, summarise
 
 
 def test_split_is_disjoint_and_deterministic():

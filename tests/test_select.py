@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from predictors import CVSelectPredictor, get_predictor, kendall_tau_score
-from predictors.select import Candidate, cv_folds
+from nasperf.predictors import CVSelectPredictor, get_predictor, kendall_tau_score
+from nasperf.predictors.select import Candidate, cv_folds
 
 ET = {"params": {"n_estimators": 30}, "n_jobs": 1}
 
@@ -55,7 +54,7 @@ def test_default_auto_uses_proxy_columns_only_with_feature_names(caplog):
     named = get_predictor("auto", candidates=fast, random_state=0).fit(X, y)
     assert set(named.cv_scores_) == {"extra_trees", "extra_trees[zc]",
                                      "extra_trees + extra_trees[zc]"}   # default blend
-    with caplog.at_level("INFO", logger="predictors"):
+    with caplog.at_level("INFO", logger="nasperf.predictors"):
         plain = get_predictor("auto", candidates=fast, random_state=0).fit(X.to_numpy(), y)
     assert set(plain.cv_scores_) == {"extra_trees"}
     assert "left out: X has no feature names" in caplog.text

@@ -9,9 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import RandomForestRegressor
-
-from eval.shap_attr import (
+from nasperf.eval.shap_attr import (
     ShapResult,
     add_parser,
     default_feature_group,
@@ -21,6 +19,7 @@ from eval.shap_attr import (
     run,
     shap_attributions,
 )
+from sklearn.ensemble import RandomForestRegressor
 
 NAMES = ["zc:synflow", "zc:snip", "graf:min_path_len[a]", "graf:op_count[a]"]
 
@@ -84,13 +83,13 @@ def test_wrapped_tree_is_unwrapped_unless_it_transforms(forest, caplog):
     model, X = forest
     assert find_tree_model(Wrapper(model)) is model and find_tree_model(object()) is None
     assert shap_attributions(Wrapper(model), X[:10], NAMES).explainer == "tree"
-    with caplog.at_level(logging.WARNING, logger="eval.shap_attr"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.eval.shap_attr"):
         res = shap_attributions(Wrapper(model, scale=2.0), X[:6], NAMES, background=5)
     assert res.explainer == "kernel" and "differs from its inner" in caplog.text
 
 
 def test_tree_predictor_with_imputed_nan():
-    from predictors import get_predictor
+    from nasperf.predictors import get_predictor
 
     X, y = data(80)
     X[3, 2] = np.nan
@@ -159,7 +158,7 @@ def test_input_checks(forest):
 
 
 def test_cli_run_with_an_injected_benchmark(tmp_path, capsys):
-    from searchspaces import Benchmark, get_space
+    from nasperf.searchspaces import Benchmark, get_space
 
     space = get_space("nb201")
     X, y = data(150)

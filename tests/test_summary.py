@@ -2,9 +2,8 @@
 
 import pandas as pd
 import pytest
-
-from eval.cli import main
-from eval.summary import count_table, read_results, summary_table
+from nasperf.eval.cli import main
+from nasperf.eval.summary import count_table, read_results, summary_table
 
 
 def _rows() -> pd.DataFrame:

@@ -14,16 +14,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from searchspaces import ArchGraph, InvalidArchitectureError, get_space
-from searchspaces.models.tnb101 import (
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
+from nasperf.searchspaces.models.tnb101 import (
     OFFICIAL_NUM_CLASSES,
     TASKS,
     BasicBlock,
     build_macro,
     build_micro,
 )
-from searchspaces.tnb101_macro import TNB101MacroArch
+from nasperf.searchspaces.tnb101_macro import TNB101MacroArch
 
 MACRO = get_space("tnb101_macro")
 MICRO = get_space("tnb101_micro")

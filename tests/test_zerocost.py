@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import autograd, nn
-
-from searchspaces import get_space
-from zerocost import (
+from nasperf.searchspaces import get_space
+from nasperf.zerocost import (
     BatchTooLargeError,
     Proxy,
     ProxyResult,
@@ -24,8 +22,9 @@ from zerocost import (
     register_proxy,
     select_layers,
 )
-from zerocost.data import infer_input_shape, load_digits_arrays
-from zerocost.registry import PROXIES
+from nasperf.zerocost.data import infer_input_shape, load_digits_arrays
+from nasperf.zerocost.registry import PROXIES
+from torch import autograd, nn
 
 ALL = ["synflow", "nwot", "jacov", "snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain",
        "epe_nas", "zen", "ntk", "params", "flops"]
@@ -115,7 +114,7 @@ def test_registry_lists_every_issue_proxy_with_direction_and_reference():
     for name in ALL:
         p = get_proxy(name)
         assert p.reference and p.mode in ("train", "eval", "none")
-        assert p.fn.__module__.startswith("zerocost.measures.")
+        assert p.fn.__module__.startswith("nasperf.zerocost.measures.")
     assert get_proxy("ntk").higher_is_better is False
     with pytest.raises(ValueError, match="unknown proxy"):
         compute_proxies(tiny_nb201(), batch(), ["synflow", "nope"])
@@ -344,7 +343,7 @@ def test_ntk_sub_batch_option():
 # -- NaN / inf handling ------------------------------------------------------------------------
 def test_all_none_cell_gives_nan_with_reasons_never_inf(caplog):
     model = tiny_nb201("(1, 1, 1, 1, 1, 1)")
-    with caplog.at_level(logging.WARNING, logger="zerocost"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.zerocost"):
         res = compute_proxies(model, batch(), return_details=True)
     for name, r in res.items():
         assert not math.isinf(r.score), name

@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from zerocost import cli
+from nasperf.zerocost import cli
 
 SMALL = '{"channels": 4, "cells_per_stage": 1}'
 
@@ -71,7 +70,7 @@ def test_errors_exit_2(capsys):
 
 def test_python_dash_m_entry_point():
     proc = subprocess.run(
-        [sys.executable, "-m", "zerocost.cli", "--space", "nb201", "--arch",
+        [sys.executable, "-m", "nasperf.zerocost.cli", "--space", "nb201", "--arch",
          "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
          "--proxies", "params,flops", "--json"],
         capture_output=True, text=True, timeout=120, check=False)

@@ -6,18 +6,17 @@ import json
 import logging
 import math
 
+import nasperf.zerocost.encoder as encoder_module
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from nasperf.searchspaces import get_space
+from nasperf.zerocost import ZeroCostEncoder, compute_proxies
+from nasperf.zerocost.encoder import read_cache
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-import zerocost.encoder as encoder_module
-from searchspaces import get_space
-from zerocost import ZeroCostEncoder, compute_proxies
-from zerocost.encoder import read_cache
 
 SMALL = {"channels": 4, "cells_per_stage": 1}
 ARCHS = ["(0, 2, 3, 2, 3, 1)", "(4, 0, 4, 1, 2, 0)", "(1, 0, 2, 2, 2, 1)"]
@@ -53,7 +52,7 @@ def test_missing_archs_and_proxies_are_computed_and_mixing_is_logged(caplog):
     table = pd.DataFrame({"snip": [3.0]}, index=strings(ARCHS[:1]))
     enc = ZeroCostEncoder("nb201", proxies=["snip", "params"], precomputed=table,
                           model_kwargs=SMALL, batch_size=4)
-    with caplog.at_level(logging.WARNING, logger="zerocost"):
+    with caplog.at_level(logging.WARNING, logger="nasperf.zerocost"):
         X = enc.fit_transform(ARCHS[:2])
     assert X[0, 0] == 3.0
     space = get_space("nb201")

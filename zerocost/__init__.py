@@ -1,16 +1,16 @@
 """Zero-cost proxies: scores of an untrained network that predict its trained accuracy.
 
->>> from zerocost import compute_proxies, list_proxies
->>> from searchspaces import get_space
+>>> from nasperf.zerocost import compute_proxies, list_proxies
+>>> from nasperf.searchspaces import get_space
 >>> space = get_space("nb201")
 >>> model = space.to_model(space.parse("(0, 2, 3, 2, 3, 1)"), channels=4, cells_per_stage=1)
 >>> scores = compute_proxies(model, proxies=["params", "synflow"])   # default digits batch
 >>> sorted(scores)
 ['params', 'synflow']
 
-Every proxy lives in its own module under :mod:`zerocost.measures` and is registered in
-:data:`zerocost.registry.PROXIES`; proxies computed together share one train-mode pass
-(:mod:`zerocost.passes`). :class:`ZeroCostEncoder` turns architectures of a search space
+Every proxy lives in its own module under :mod:`nasperf.zerocost.measures` and is registered in
+:data:`nasperf.zerocost.registry.PROXIES`; proxies computed together share one train-mode pass
+(:mod:`nasperf.zerocost.passes`). :class:`ZeroCostEncoder` turns architectures of a search space
 into a proxy feature matrix.
 """
 

@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.model:
             model = load_factory(args.model, args.factory_kwargs)
         else:
-            from searchspaces import get_space
+            from nasperf.searchspaces import get_space
 
             space = get_space(args.space)
             model = _model_for(space, space.parse(args.arch), args.model_kwargs, args.seed)
@@ -169,9 +169,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_many(args: argparse.Namespace, data: Any, common: dict) -> int:
+    from nasperf.searchspaces import get_space
     from tqdm.auto import tqdm
-
-    from searchspaces import get_space
 
     space = get_space(args.space)
     if not args.archs_file.is_file():

@@ -31,7 +31,7 @@ class TrainPass:
     input_grad : Tensor or None
         ``d sum(output) / d x``, shape of the batch (jacov, epe_nas).
     layer_names : list of str
-        Scored layers (see :func:`zerocost.layers.select_layers`).
+        Scored layers (see :func:`nasperf.zerocost.layers.select_layers`).
     weights, loss_grads, hessian_grads : list of Tensor
         Per scored layer: the weight, ``dL/dW`` and ``H dL/dW`` (GraSP's Hessian-gradient
         product; ``None`` when not requested). A layer the loss does not reach has zeros.
@@ -47,7 +47,7 @@ class TrainPass:
         Product name -> reason, for products that cannot be computed for this net/batch.
     notes : list of str
     stage_seconds : dict
-        Wall time of each stage that ran (see :data:`zerocost.passes.STAGES`).
+        Wall time of each stage that ran (see :data:`nasperf.zerocost.passes.STAGES`).
     """
 
     output: torch.Tensor | None = None

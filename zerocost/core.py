@@ -133,10 +133,10 @@ def compute_proxies(
         Inputs ``x`` of shape ``(N, ...)`` and targets ``y`` (class indices for the default
         cross-entropy loss; anything ``loss_fn`` accepts otherwise). A DataLoader (any
         iterable of batches) contributes its first ``num_batches`` batches. ``None`` uses
-        :func:`zerocost.data.default_batch` (``batch_size`` real digit images resized to
+        :func:`nasperf.zerocost.data.default_batch` (``batch_size`` real digit images resized to
         ``input_shape``). Proxies that use targets need ``y``.
     proxies : "all", list of names, or comma-separated string
-        See :func:`zerocost.list_proxies`.
+        See :func:`nasperf.zerocost.list_proxies`.
     loss_fn : callable, optional
         ``loss_fn(output, y) -> scalar``. Default: cross-entropy for integer targets, mean
         squared error for floating-point targets.
@@ -149,7 +149,7 @@ def compute_proxies(
     batch_size, num_batches : int
         Size of the default batch; batches taken from a DataLoader.
     layers : None, "weighted", tuple of types or callable
-        Layers scored by the per-layer proxies (see :func:`zerocost.layers.select_layers`).
+        Layers scored by the per-layer proxies (see :func:`nasperf.zerocost.layers.select_layers`).
     options : dict, optional
         Per-proxy options, e.g. ``{"synflow": {"bn": True}, "zen": {"feature_fn": f}}``.
     return_details : bool

@@ -28,7 +28,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
 
     For every architecture and proxy the value comes from, in order: the benchmark's
     precomputed table (when ``precomputed`` and the architecture is listed there), the disk
-    cache (``cache_dir``), or :func:`zerocost.compute_proxies` on ``space.to_model(arch)``
+    cache (``cache_dir``), or :func:`nasperf.zerocost.compute_proxies` on ``space.to_model(arch)``
     (initialised with ``torch.manual_seed(seed)``), whose result is then cached.
 
     Parameters
@@ -42,7 +42,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         ``None``: the default digits batch of ``batch_size`` samples.
     precomputed : bool or pandas.DataFrame
         ``True``: use the benchmark's values from
-        ``searchspaces.load_benchmark(space, dataset, source=source, data_dir=data_dir)``
+        ``nasperf.searchspaces.load_benchmark(space, dataset, source=source, data_dir=data_dir)``
         when that benchmark exists. ``False``: compute everything. A DataFrame indexed by
         the official architecture string with one column per proxy: use it. NaN in the
         table (a proxy that failed for the benchmark authors) is kept as NaN.
@@ -95,7 +95,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
     # -- sklearn API ---------------------------------------------------------------------------
     def fit(self, archs: Sequence | None = None, y: Any = None) -> ZeroCostEncoder:
         """Validate the parameters and load the precomputed table; nothing is learned."""
-        from searchspaces import get_space
+        from nasperf.searchspaces import get_space
 
         self.space_ = get_space(self.space)
         self.proxies_ = resolve_proxies(self.proxies)
@@ -149,7 +149,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         if self.precomputed is not True:
             raise ValueError("precomputed must be True, False or a pandas DataFrame indexed by "
                              f"the official architecture string, got {type(self.precomputed)}")
-        from searchspaces import DataNotFoundError, load_benchmark
+        from nasperf.searchspaces import DataNotFoundError, load_benchmark
 
         try:
             bench = load_benchmark(self.space_, self.dataset, data_dir=self.data_dir,

@@ -24,7 +24,7 @@ def register_proxy(proxy: Proxy) -> Proxy:
 
 
 def list_proxies() -> list[str]:
-    """Names accepted by :func:`zerocost.compute_proxies` (``"all"`` means all of these)."""
+    """Names accepted by :func:`nasperf.zerocost.compute_proxies` (``"all"`` means all of these)."""
     return list(PROXIES)
 
 

@@ -1,6 +1,6 @@
 """The specification of a proxy.
 
-Every proxy declares what it needs from the shared passes of :mod:`zerocost.passes` (so
+Every proxy declares what it needs from the shared passes of :mod:`nasperf.zerocost.passes` (so
 proxies computed together share one forward/backward pass), its direction
 (``higher_is_better``), the network mode it is computed in, and its reference.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .context import ProxyContext
 
-#: Products of the shared train-mode pass (see :class:`zerocost.context.TrainPass`).
+#: Products of the shared train-mode pass (see :class:`nasperf.zerocost.context.TrainPass`).
 PRODUCTS = frozenset({
     "output",          # the network output on the batch (train mode)
     "relu_kernel",     # NWOT binary-code kernel, summed over activation modules
@@ -29,7 +29,8 @@ PRODUCTS = frozenset({
 class ProxyUndefined(Exception):  # noqa: N818 - a signal, not an error: the score is NaN
     """Raised inside a proxy when its score is mathematically undefined for this network/batch.
 
-    :func:`zerocost.compute_proxies` turns it into ``NaN`` and records (and logs) the reason.
+    :func:`nasperf.zerocost.compute_proxies` turns it into ``NaN`` and records (and logs) the
+    reason.
     Bugs and bad input are *not* signalled this way: they raise ordinary exceptions.
     """
 

@@ -36,7 +36,7 @@ class NB201Network(nn.Module):
     Parameters
     ----------
     edge_ops : list of (src, dst, op)
-        The cell, edges ordered by destination (see :mod:`searchspaces.cell6`).
+        The cell, edges ordered by destination (see :mod:`nasperf.searchspaces.cell6`).
     num_classes : int
         10 (CIFAR-10), 100 (CIFAR-100) or 120 (ImageNet16-120).
     channels : int

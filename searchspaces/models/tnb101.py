@@ -23,7 +23,7 @@ Encoder (``MacroNet(structure="backbone")``)
 
 * Micro space: skeleton ``41414`` (64 -> 128 -> 128 -> 256 -> 256 -> 512 channels; output
   512 channels at ``H/32``); the block is the searched 4-node cell
-  (:class:`~searchspaces.models.ops.EdgeCell`; ops none, skip_connect (FactorizedReduce when
+  (:class:`~nasperf.searchspaces.models.ops.EdgeCell`; ops none, skip_connect (FactorizedReduce when
   the shape changes), ReLU-Conv1x1-BN, ReLU-Conv3x3-BN).
 * Macro space: skeleton of 4 to 6 searched codes; the block is a ResNet basic block
   (ReLU-Conv3x3-BN twice, the first with the module's stride; shortcut Conv1x1(stride)+BN when
