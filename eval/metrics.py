@@ -29,102 +29,20 @@ from collections.abc import Callable
 import numpy as np
 import scipy.stats
 
+from nasperf._utils import check_pair, is_constant, kendall_tau
+
 log = logging.getLogger(__name__)
 
-NAN_POLICIES = ("raise", "omit")
-
-
-# -- input checking --------------------------------------------------------------------------------
-def _as_1d(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (or one column), got shape {arr.shape}")
-    return arr
-
-
-def check_pair(
-    y_true, y_pred, nan_policy: str = "raise", min_size: int = 1, metric: str = "metric"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and align ``(y_true, y_pred)``; apply the NaN policy.
-
-    Returns
-    -------
-    y_true, y_pred : np.ndarray of shape (m,), float64
-        ``m = n`` minus the pairs dropped under ``nan_policy="omit"``.
-
-    Raises
-    ------
-    ValueError
-        Lengths differ, an input is not 1-D numeric, holds infinities, holds NaNs under
-        ``nan_policy="raise"``, or fewer than ``min_size`` pairs are left.
-    """
-    if nan_policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
-    a, b = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(
-            f"{metric}: y_true has {a.shape[0]} values but y_pred has {b.shape[0]}"
-        )
-    for arr, name in ((a, "y_true"), (b, "y_pred")):
-        n_inf = int(np.isinf(arr).sum())
-        if n_inf:
-            raise ValueError(
-                f"{metric}: {name} has {n_inf} infinite value(s); transform the scores "
-                "(e.g. log) or drop those architectures first"
-            )
-    nan_a, nan_b = np.isnan(a), np.isnan(b)
-    if nan_a.any() or nan_b.any():
-        if nan_policy == "raise":
-            raise ValueError(
-                f"{metric}: y_true has {int(nan_a.sum())} NaN(s) and y_pred has "
-                f"{int(nan_b.sum())} NaN(s) (of {a.shape[0]}); pass nan_policy='omit' to "
-                "drop those pairs"
-            )
-        keep = ~(nan_a | nan_b)
-        log.warning("%s: dropped %d of %d pairs containing NaN", metric,
-                    int((~keep).sum()), a.shape[0])
-        a, b = a[keep], b[keep]
-    if a.shape[0] < min_size:
-        raise ValueError(f"{metric} needs at least {min_size} pair(s), got {a.shape[0]}")
-    return a, b
-
-
-def _constant(a: np.ndarray, b: np.ndarray, metric: str) -> bool:
-    for arr, name in ((a, "y_true"), (b, "y_pred")):
-        if np.all(arr == arr[0]):
-            log.warning("%s: %s is constant, the correlation is undefined; returning NaN",
-                        metric, name)
-            return True
-    return False
 
 
 # -- correlations ---------------------------------------------------------------------------------
-def kendall_tau(y_true, y_pred, nan_policy: str = "raise") -> float:
-    """Kendall's tau-b rank correlation (the value of ``scipy.stats.kendalltau``).
-
-    ``tau_b = (P - Q) / sqrt((P + Q + T_true) * (P + Q + T_pred))`` where, over all pairs
-    ``i < j``, ``P`` counts concordant pairs, ``Q`` discordant pairs, ``T_true`` pairs tied
-    only in ``y_true`` and ``T_pred`` pairs tied only in ``y_pred`` (pairs tied in both count
-    nowhere). In [-1, 1]; NaN if either input is constant.
-    """
-    a, b = check_pair(y_true, y_pred, nan_policy, 2, "kendall_tau")
-    if _constant(a, b, "kendall_tau"):
-        return float("nan")
-    return float(scipy.stats.kendalltau(a, b, variant="b").statistic)
-
-
 def spearman(y_true, y_pred, nan_policy: str = "raise") -> float:
     """Spearman's rho: the Pearson correlation of the average ranks (ties share the mean rank).
 
     Equal to ``scipy.stats.spearmanr``. In [-1, 1]; NaN if either input is constant.
     """
     a, b = check_pair(y_true, y_pred, nan_policy, 2, "spearman")
-    if _constant(a, b, "spearman"):
+    if is_constant(a, b, "spearman"):
         return float("nan")
     return float(scipy.stats.spearmanr(a, b).statistic)
 
@@ -136,7 +54,7 @@ def pearson(y_true, y_pred, nan_policy: str = "raise") -> float:
     the rank correlations. In [-1, 1]; NaN if either input is constant.
     """
     a, b = check_pair(y_true, y_pred, nan_policy, 2, "pearson")
-    if _constant(a, b, "pearson"):
+    if is_constant(a, b, "pearson"):
         return float("nan")
     return float(scipy.stats.pearsonr(a, b).statistic)
 

@@ -33,10 +33,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from scipy.stats import kendalltau
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import make_scorer
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from nasperf._utils import kendall_tau
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -47,16 +48,11 @@ NAN_POLICIES = ("impute", "raise")
 def kendall_tau_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Kendall rank correlation (tau-b) between targets and predictions.
 
-    Returns NaN when either input is constant (tau is undefined there); callers decide
-    what that means. Model selection with :data:`kendall_scorer` ranks NaN scores last.
+    The toolkit's one Kendall tau (:func:`nasperf._utils.kendall_tau`): NaN when either
+    input is constant (tau is undefined there); NaN or infinite inputs raise. Model selection
+    with :data:`kendall_scorer` ranks NaN scores last.
     """
-    y_true = np.asarray(y_true, dtype=float).ravel()
-    y_pred = np.asarray(y_pred, dtype=float).ravel()
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
-    if len(y_true) < 2 or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
-        return float("nan")
-    return float(kendalltau(y_true, y_pred).statistic)
+    return kendall_tau(y_true, y_pred)
 
 
 #: A scikit-learn scorer (greater is better) for cross-validation by Kendall tau.
