@@ -8,10 +8,11 @@ The data directory has the layout of the files' original releases::
     tnb101-micro-graf/tnb101_micro_valid_nets.csv
     nb201-full/nats_bench_test_acc.csv
 
-:func:`find_data_dir` looks, in order, at the ``data_dir`` argument, ``$NASPERF_DATA``,
-``./data``, ``../shared/data`` (from the working directory and from the source checkout),
-and the user cache (``$XDG_CACHE_HOME/nasperf/data`` or ``~/.cache/nasperf/data``), which
-is where :func:`download` puts the files.
+:func:`find_data_dir` uses the first of: the ``data_dir`` argument, ``$NASPERF_DATA``, and
+the user cache ``<cache root>/data`` (``$NASPERF_CACHE/data``, else
+``$XDG_CACHE_HOME/nasperf/data``, else ``~/.cache/nasperf/data``), which is where
+:func:`download` puts the files. The directory chosen is used whole: a file missing there is
+an error naming that directory, never looked up in another one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import shutil
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from nasperf._utils import cache_root
 
 from .errors import BenchmarkDataError, DataNotFoundError
 
@@ -91,53 +94,55 @@ MANIFEST: tuple[DataFile, ...] = (
 
 
 def user_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/nasperf/data`` (default ``~/.cache/nasperf/data``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nasperf" / "data"
+    """Where :func:`download` puts the files: ``<cache root>/data`` (see
+    :func:`nasperf._utils.cache_root`; ``$NASPERF_CACHE`` moves the root)."""
+    return cache_root() / "data"
 
 
 def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The directories :func:`find_data_dir` looks at, in order."""
-    out: list[Path] = []
+    """The data directory in use, as a one-element list: ``data_dir``, else
+    ``$NASPERF_DATA``, else :func:`user_cache_dir`."""
     if data_dir is not None:
         return [Path(data_dir).expanduser()]
     if os.environ.get(ENV_VAR):
-        out.append(Path(os.environ[ENV_VAR]).expanduser())
-    out.append(Path.cwd() / "data")
-    out.append(Path.cwd().parent / "shared" / "data")
-    checkout = Path(__file__).resolve().parents[1]  # the source checkout, for editable installs
-    out.append(checkout.parent / "shared" / "data")
-    out.append(user_cache_dir())
-    seen: list[Path] = []
-    for p in out:
-        if p not in seen:
-            seen.append(p)
-    return seen
+        return [Path(os.environ[ENV_VAR]).expanduser()]
+    return [user_cache_dir()]
+
+
+def data_dir_source(data_dir: str | os.PathLike | None = None) -> str:
+    """Where the directory of :func:`candidate_dirs` comes from, in words."""
+    if data_dir is not None:
+        return "the data_dir argument"
+    if os.environ.get(ENV_VAR):
+        return f"${ENV_VAR}"
+    return "the user cache"
 
 
 def find_data_dir(data_dir: str | os.PathLike | None = None, need: str | None = None) -> Path:
-    """The first candidate directory that exists (and holds ``need``, a relative path).
+    """The data directory in use (and check that it holds ``need``, a relative path).
 
     Raises
     ------
     DataNotFoundError
-        Naming every place looked at and how to get the files.
+        The directory (or ``need`` inside it) does not exist; the message names the
+        directory, where its choice came from, and how to get the files.
     """
-    tried = candidate_dirs(data_dir)
-    for d in tried:
-        if d.is_dir() and (need is None or (d / need).is_file()):
-            return d
-    what = f" containing {need}" if need else ""
+    (root,) = candidate_dirs(data_dir)
+    source = data_dir_source(data_dir)
+    if not root.is_dir():
+        problem = f"the benchmark data directory {root} (from {source}) does not exist"
+    elif need is not None and not (root / need).is_file():
+        problem = f"{need} is not in the benchmark data directory {root} (from {source})"
+    else:
+        return root
     raise DataNotFoundError(
-        f"no benchmark data directory{what} found; looked at: "
-        + ", ".join(str(p) for p in tried)
-        + f". Pass data_dir=..., set ${ENV_VAR}, or run `nasperf data download` "
-        f"(downloads {len(MANIFEST)} files to {user_cache_dir()})."
+        f"{problem}. Pass data_dir=..., set ${ENV_VAR} to a directory holding the files, or "
+        f"run `nasperf data download` (downloads {len(MANIFEST)} files to {user_cache_dir()})."
     )
 
 
 def data_file(relpath: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Path of one benchmark file, searched as in :func:`find_data_dir`."""
+    """Path of one benchmark file in the data directory of :func:`find_data_dir`."""
     return find_data_dir(data_dir, need=relpath) / relpath
 
 

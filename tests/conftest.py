@@ -1,8 +1,15 @@
 """Shared fixtures: the benchmark data directory (tests needing it skip without it) and a
-small synthetic NB201 benchmark."""
+small synthetic NB201 benchmark.
+
+When ``$NASPERF_DATA`` is not set, it is pointed at ``../shared/data`` beside the checkout
+(the development and CI layout) if that exists. Every test that uses the ``data_dir``
+fixture, directly or through another fixture, gets the ``data`` marker, so
+``pytest -m "not slow and not data"`` is the fast offline suite.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +18,16 @@ import pytest
 from nasperf.searchspaces import Benchmark, get_space
 from nasperf.searchspaces.data import find_data_dir
 from nasperf.searchspaces.errors import DataNotFoundError
+
+_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not os.environ.get("NASPERF_DATA") and _SHARED_DATA.is_dir():
+    os.environ["NASPERF_DATA"] = str(_SHARED_DATA)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)
 
 
 @pytest.fixture(scope="session")

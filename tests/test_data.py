@@ -29,20 +29,39 @@ def test_argument_wins_and_missing_dir_names_places(tmp_path, monkeypatch):
     assert str(tmp_path / "nope") in str(exc.value) and "nasperf data download" in str(exc.value)
 
 
-def test_env_var_then_cwd_then_cache(tmp_path, monkeypatch):
+def test_env_var_then_cache_never_cwd(tmp_path, monkeypatch):
     env, cwd, cache = tmp_path / "env", tmp_path / "cwd", tmp_path / "cache"
     for d in (env, cwd / "data", cache / "nasperf" / "data"):
         (d / "x").mkdir(parents=True)
         (d / "x" / "f.csv").write_text("a\n1\n")
     monkeypatch.chdir(cwd)
+    monkeypatch.delenv("NASPERF_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("NASPERF_DATA", str(env))
     assert find_data_dir(need="x/f.csv") == env
     monkeypatch.delenv("NASPERF_DATA")
-    assert find_data_dir(need="x/f.csv") == cwd / "data"
-    (cwd / "data" / "x" / "f.csv").unlink()
-    # the shared checkout directory may hold other files, but not x/f.csv
+    # an unrelated ./data in the working directory is never used
     assert find_data_dir(need="x/f.csv") == cache / "nasperf" / "data"
+    monkeypatch.setenv("NASPERF_CACHE", str(tmp_path / "root"))
+    with pytest.raises(DataNotFoundError, match="from the user cache"):
+        find_data_dir()
+    assert data_mod.user_cache_dir() == tmp_path / "root" / "data"
+
+
+def test_directory_is_used_whole_and_missing_env_dir_is_an_error(tmp_path, monkeypatch):
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    (env / "x").mkdir(parents=True)
+    (cache / "nasperf" / "data" / "y").mkdir(parents=True)
+    (cache / "nasperf" / "data" / "y" / "g.csv").write_text("a\n1\n")
+    monkeypatch.delenv("NASPERF_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("NASPERF_DATA", str(env))
+    # y/g.csv exists in the cache, but the directory in use is $NASPERF_DATA
+    with pytest.raises(DataNotFoundError, match=r"y/g.csv is not in .*\(from \$NASPERF_DATA\)"):
+        find_data_dir(need="y/g.csv")
+    monkeypatch.setenv("NASPERF_DATA", str(tmp_path / "missing"))
+    with pytest.raises(DataNotFoundError, match=r"missing \(from \$NASPERF_DATA\) does not exist"):
+        find_data_dir()
 
 
 # -- download from a local file server -----------------------------------------------------------

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from nasperf._utils import resolve_device, torch_seed
 
 from .context import ProxyContext
 from .data import DEFAULT_BATCH_SIZE, default_batch, infer_input_shape, parse_shape, to_batch
@@ -66,30 +67,6 @@ class ProxyResult:
                 "higher_is_better": self.higher_is_better, "mode": self.mode,
                 "shared": list(self.shared), "reason": self.reason, "notes": list(self.notes),
                 "n_layers": self.n_layers}
-
-
-@contextlib.contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch inside, restore the global RNG and cuDNN flags afterwards (pitfall C19)."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags
-
-
-def _device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"invalid device {device!r}: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but no CUDA GPU is available")
-    return dev
 
 
 def _model_dtype(model: nn.Module) -> torch.dtype:
@@ -171,7 +148,7 @@ def compute_proxies(
     """
     names = resolve_proxies(proxies)
     specs = [get_proxy(n) for n in names]
-    dev = _device(device)
+    dev = resolve_device(device)
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     options = dict(options or {})
@@ -203,7 +180,7 @@ def compute_proxies(
     results: dict[str, ProxyResult] = {}
     stage = "the train-mode pass"
     try:
-        with _seeded(seed, dev):
+        with torch_seed(seed, dev, deterministic=True):
             share = dict.fromkeys(names, 0.0)
             if needs:
                 t0 = time.perf_counter()

@@ -16,6 +16,8 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from nasperf._utils import torch_seed
+
 from .core import compute_proxies
 from .data import DEFAULT_BATCH_SIZE, default_batch, infer_input_shape, to_batch
 from .registry import get_proxy, resolve_proxies
@@ -204,8 +206,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
                 out[i, col[n]] = cached[n]
 
     def _build(self, arch: Any, kwargs: dict) -> torch.nn.Module:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with torch_seed(self.seed):
             return self.space_.to_model(arch, **kwargs)
 
 
