@@ -155,6 +155,23 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
 
         return iter(tqdm(items, total=total, desc=desc, leave=False))
 
+    # -- feature groups ------------------------------------------------------------------------
+    def get_feature_groups_out(self) -> dict[str, list[int]]:
+        """Groups of output columns: group name -> column indices into
+        :meth:`get_feature_names_out`, every column in exactly one group.
+
+        The default is a single group holding every column, named after the encoder class
+        without its ``Encoder`` suffix, lower-cased (``OneHotEncoder`` -> ``"onehot"``,
+        ``PathEncoder`` -> ``"path"``, ``Arch2VecEncoder`` -> ``"arch2vec"``,
+        ``CATEEncoder`` -> ``"cate"``). Encoders whose columns fall into kinds of features
+        (:class:`~nasperf.graphfeatures.GRAFEncoder`) override it.
+        """
+        check_is_fitted(self, "feature_names_out_")
+        name = type(self).__name__
+        name = name[: -len("Encoder")] if name.endswith("Encoder") and name != "Encoder" \
+            else name
+        return {name.lower(): list(range(len(self.feature_names_out_)))}
+
 
 def unique_index(items: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
     """Distinct hashable items in first-seen order and, for each item, its position there.

@@ -71,8 +71,8 @@ def neighbour_mean(X: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray:
 def build_context(bench: Benchmark, cache_dir: Path | None = None) -> Context:
     from nasperf.encoders import OneHotEncoder
 
-    X_all, _ = build_features(bench, "graf_all+zc", cache_dir=cache_dir)
-    X_zc, _ = build_features(bench, "zc", cache_dir=cache_dir)
+    X_all, _, groups = build_features(bench, "graf_all+zc", cache_dir=cache_dir)
+    X_zc = X_all[:, groups["zc"]]
     codes = np.asarray(OneHotEncoder(bench.space, categorical=True).fit_transform(bench.archs))
     nbr = hamming1_neighbours(codes)
     log.info("Hamming-1 neighbours inside the benchmark: mean %.1f per cell",

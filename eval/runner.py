@@ -23,7 +23,7 @@ import pandas as pd
 from nasperf.searchspaces import Benchmark, load_benchmark
 from sklearn.base import clone
 
-from .features import build_features
+from .features import build_features, split_families
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,11 @@ def run_benchmark(
         Feature sets; each is one family or several joined by ``+`` (see
         :data:`nasperf.eval.features.FEATURE_FAMILIES`).
     predictors : list of str
-        Names for :func:`nasperf.predictors.get_predictor`.
+        Names for :func:`nasperf.predictors.get_predictor`. Every predictor gets ``X`` as a
+        DataFrame with the ``"<family>:<feature>"`` column names; one with a
+        ``feature_groups`` parameter (``omni``, ``auto``) also gets the feature set's
+        families as column groups (family name -> column indices, from
+        :func:`~nasperf.eval.features.build_features`).
     seeds : int or list of int
         Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
     out : path, optional
@@ -112,13 +116,18 @@ def run_benchmark(
     cache = {}
     for feat, pred_name, n, seed in todo:
         if feat not in cache:
-            X, names = build_features(bench, feat, cache_dir=out / "cache" if out else None)
-            # named columns: predictors may pick families by prefix (e.g. "zc:")
-            cache[feat] = pd.DataFrame(X[idx_valid], columns=names)
-        X = cache[feat]
+            X, names, groups = build_features(bench, feat,
+                                              cache_dir=out / "cache" if out else None)
+            # rows without a target are dropped, columns never: the groups index these
+            # columns. Named columns also let predictors pick families by prefix ("zc:").
+            cache[feat] = (pd.DataFrame(X[idx_valid], columns=names),
+                           {f: groups[f] for f in split_families(feat)})
+        X, family_groups = cache[feat]
         y = bench.y[idx_valid]
         tr, te = split(len(y), n, seed, test)
         model = clone(_make_predictor(pred_name, seed))
+        if "feature_groups" in model.get_params(deep=False):  # e.g. omni, auto
+            model.set_params(feature_groups={f: list(c) for f, c in family_groups.items()})
         t0 = time.perf_counter()
         model.fit(X.iloc[tr], y[tr])
         t1 = time.perf_counter()

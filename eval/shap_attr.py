@@ -10,10 +10,13 @@ rows of ``X``:
   model-agnostic ``shap.KernelExplainer`` with a small background sample of ``X``
   (``background`` rows) standing in for "feature unknown".
 
-Groups: a feature's group comes from ``groups`` (a dict group -> feature names or a callable
-name -> group) or from :func:`default_feature_group`, which understands the
-``"<family>:<feature>"`` names of :func:`nasperf.eval.features.build_features` and splits GRAF
-features into their families (operation counts, min / max path lengths, node degrees...).
+Groups: each feature gets one group, from ``groups``: the groups of
+:func:`nasperf.eval.features.build_features` (group name -> column indices; a family and its
+sub-groups overlap, and a feature goes to the smallest group holding it, so GRAF features
+land in ``"graf_all.op_count"``, ``"graf_all.min_path_len"``..., proxies in ``"zc"``), a dict
+group -> feature names, or a callable name -> group. Without ``groups`` (a matrix with plain
+feature names), :func:`default_feature_group` guesses the same groups from the
+``"<family>:<feature>"`` names of ``build_features`` and from GRAF and proxy names.
 The importance of a group is the mean over rows of ``|sum of its features' SHAP values|``
 (SHAP values are additive, so this is the attribution of the group as one feature).
 """
@@ -33,69 +36,102 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-#: Zero-cost proxy names of NAS-Bench-Suite-Zero / GRAF (grouped as "zc" by default).
-ZC_PROXY_NAMES = frozenset({
-    "epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "params",
-    "plain", "snip", "synflow", "zen",
-})
-
-#: (regex on the feature's base name, group) for GRAF features (prefix ``graf:`` or none),
-#: first match wins. Names of :class:`nasperf.graphfeatures.GRAFEncoder` (``op_count[...]``,
-#: ``min_path_len[...]``, ``max_path_len[...]``, ``num_paths[...]``, ``*_degree*``) and of
-#: the GRAF reference code (``max_op_on_path``, ``node_degree``).
+#: (regex on the feature's base name, GRAF feature group of
+#: :data:`nasperf.graphfeatures.FEATURE_GROUPS`) for GRAF features without groups, first match
+#: wins: names of :class:`nasperf.graphfeatures.GRAFEncoder` (``op_count[...]``,
+#: ``min_path_len[...]``, ``max_path_len[...]``, ``num_paths[...]``, ``*_degree*``, ...) and
+#: of the GRAF reference code (``count_ops``, ``max_op_on_path``, ``node_degree``).
 FEATURE_GROUP_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"^(op_count|count_ops)", "graf:op count"),
-    (r"^min_path_len", "graf:min path length"),
-    (r"^(max_path_len|max_op_on_path)", "graf:max path length"),
-    (r"^num_paths", "graf:number of paths"),
-    (r"degree", "graf:node degree"),
-    (r"^(n_op_nodes|n_edges)$", "graf:graph size"),
-    (r"^pos_state", "graf:position state"),
+    (r"^(op_count|count_ops)", "op_count"),
+    (r"^min_path_len", "min_path_len"),
+    (r"^(max_path_len|max_op_on_path)", "max_path_len"),
+    (r"^num_paths", "num_paths"),
+    (r"degree", "node_degree"),
+    (r"^(n_op_nodes|n_edges)$", "graph_size"),
+    (r"^pos_state", "pos_state"),
 )
 
-#: Family prefixes that name a cell (NB301) rather than a feature family.
+#: Families of :data:`nasperf.eval.features.FEATURE_FAMILIES` that hold GRAF features.
+GRAF_FAMILIES = frozenset({"graf", "graf_all"})
+
+#: Family prefixes that name a cell (NB301) rather than a feature family; GRAF names of
+#: several cells start with the cell and ``_`` (``normal_op_count[...]``).
 CELL_PREFIXES = frozenset({"cell", "normal", "reduce", "macro"})
 
+_ZC_FAMILIES = frozenset({"zc", "zerocost", "proxy", "proxies"})
 
-def default_feature_group(name: str) -> str:
-    """Group of a feature name.
 
-    Rules, in order: a zero-cost proxy (prefix ``zc:``, or a known proxy name without
-    prefix) -> ``"zc"``; a GRAF feature (prefix ``graf:`` or none) matching
-    :data:`FEATURE_GROUP_PATTERNS` -> e.g. ``"graf:min path length"``; else the first
-    ``family:`` prefix (``"onehot:edge_0"`` -> ``"onehot"``; cell prefixes such as
-    ``normal:`` are skipped); else the name itself.
+def proxy_names() -> frozenset[str]:
+    """Names of the registered zero-cost proxies (:func:`nasperf.zerocost.list_proxies`)."""
+    from nasperf.zerocost import list_proxies
+
+    return frozenset(list_proxies())
+
+
+def default_feature_group(name: str, proxies: frozenset[str] | None = None) -> str:
+    """Group of a feature known by its name only (no groups from ``build_features``).
+
+    Rules, in order: a zero-cost proxy (prefix ``zc:``, or without prefix a name in
+    ``proxies``, default :func:`proxy_names`) -> ``"zc"``; a GRAF feature (prefix ``graf:`` or
+    ``graf_all:``, or none) whose name, without a leading cell ``normal_`` / ``reduce_``,
+    matches :data:`FEATURE_GROUP_PATTERNS` -> ``"<family>.<group>"``, e.g.
+    ``"graf.min_path_len"`` (``"graf"`` when there is no prefix); else the first ``family:``
+    prefix (``"onehot:edge_0"`` -> ``"onehot"``; cell prefixes such as ``normal:`` are
+    skipped); else the name itself. For the names of ``build_features`` these are the
+    groups it returns.
     """
     parts = [p for p in re.split(r":|__", name) if p]
     base = parts[-1] if parts else name
     prefixes = [p for p in parts[:-1] if p.lower() not in CELL_PREFIXES]
     family = prefixes[0].lower() if prefixes else ""
-    if family in ("zc", "zerocost", "proxy", "proxies") or (
-            not family and base.lower() in ZC_PROXY_NAMES):
+    if family in _ZC_FAMILIES or (
+            not family and base.lower() in (proxy_names() if proxies is None else proxies)):
         return "zc"
-    if family in ("graf", ""):
+    if family in GRAF_FAMILIES or not family:
+        cell, sep, rest = base.partition("_")
+        stem = rest if sep and cell.lower() in CELL_PREFIXES else base
         for pattern, group in FEATURE_GROUP_PATTERNS:
-            if re.search(pattern, base):
-                return group
+            if re.search(pattern, stem):
+                return f"{prefixes[0] if prefixes else 'graf'}.{group}"
     return prefixes[0] if prefixes else name
 
 
 def _group_map(names: Sequence[str], groups: Any) -> dict[str, str]:
+    """Feature name -> its group (see the module docstring for the forms of ``groups``)."""
     if groups is None:
-        return {n: default_feature_group(n) for n in names}
+        proxies = proxy_names()
+        return {n: default_feature_group(n, proxies) for n in names}
     if callable(groups):
         return {n: str(groups(n)) for n in names}
-    if isinstance(groups, Mapping):
-        out: dict[str, str] = {}
-        for g, members in groups.items():
-            for m in members:
-                if m not in names:
-                    raise ValueError(f"group {g!r} lists unknown feature {m!r}")
-                if m in out:
-                    raise ValueError(f"feature {m!r} is in groups {out[m]!r} and {g!r}")
-                out[m] = str(g)
-        return {n: out.get(n, "other") for n in names}
-    raise ValueError("groups must be None, a dict group -> feature names, or a callable")
+    if not isinstance(groups, Mapping):
+        raise ValueError("groups must be None, a dict group -> feature names or column "
+                         "indices, or a callable name -> group")
+    known = set(names)
+    members: dict[str, list[str]] = {}
+    for g, cols in groups.items():
+        feats = []
+        for m in cols:
+            if isinstance(m, (int, np.integer)) and not isinstance(m, bool):
+                if not 0 <= m < len(names):
+                    raise ValueError(f"group {g!r} lists column {m}, not in [0, {len(names)})")
+                feats.append(names[m])
+            elif m in known:
+                feats.append(str(m))
+            else:
+                raise ValueError(f"group {g!r} lists unknown feature {m!r}")
+        members[str(g)] = list(dict.fromkeys(feats))
+    holders: dict[str, list[str]] = {}
+    for g, feats in members.items():
+        for m in feats:
+            holders.setdefault(m, []).append(g)
+    out: dict[str, str] = {}
+    for m, gs in holders.items():  # the smallest group holding a feature wins
+        size = min(len(members[g]) for g in gs)
+        smallest = [g for g in gs if len(members[g]) == size]
+        if len(smallest) > 1:
+            raise ValueError(f"feature {m!r} is in groups {smallest[0]!r} and {smallest[1]!r}")
+        out[m] = smallest[0]
+    return {n: out.get(n, "other") for n in names}
 
 
 @dataclass
@@ -134,8 +170,10 @@ class ShapResult:
 
         Parameters
         ----------
-        groups : dict group -> feature names, callable name -> group, or None
-            None: the groups stored in the result (from :func:`shap_attributions`).
+        groups : dict group -> column indices or feature names, callable name -> group,
+            or None
+            None: the groups stored in the result (from :func:`shap_attributions`). Pass
+            e.g. the family entries of ``build_features``' groups for one row per family.
 
         Returns
         -------
@@ -251,7 +289,11 @@ def shap_attributions(
         The rows to explain, encoded as the predictor was trained.
     feature_names : sequence of d str, optional
         Default: ``X``'s columns for a DataFrame, else ``x0, x1, ...``.
-    groups : dict group -> names, callable name -> group, or None (:func:`default_feature_group`)
+    groups : dict, callable or None
+        The groups of :func:`nasperf.eval.features.build_features` (group -> column indices
+        of ``X``; nested groups allowed, a feature goes to the smallest one), a dict group ->
+        feature names, a callable name -> group, or None (:func:`default_feature_group`).
+        Features in no group go to ``"other"``.
     background : int
         Rows of ``X`` (sampled with ``random_state``) forming the background of the kernel
         explainer; unused by the tree explainer.
@@ -397,7 +439,7 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
                                     ("data_dir", args.data_dir)) if v is not None}
         bench = load_benchmark(args.space, args.dataset, **kwargs)
     families = [f for f in re.split(r"[+,]", args.features) if f]
-    X, names = build_features(bench, families, cache_dir=args.cache_dir)
+    X, names, groups = build_features(bench, families, cache_dir=args.cache_dir)
     y = np.asarray(bench.y, dtype=float)
     labelled = np.flatnonzero(~np.isnan(y))
     if args.train_size >= labelled.size:
@@ -408,8 +450,9 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     train, test = perm[: args.train_size], perm[args.train_size:]
     model = get_predictor(args.predictor, random_state=args.seed).fit(X[train], y[train])
     tau = kendall_tau(y[test], model.predict(X[test]))
-    result = shap_attributions(model, X[test], names, background=args.background,
-                               max_rows=args.explain_size, random_state=args.seed)
+    result = shap_attributions(model, X[test], names, groups=groups,
+                               background=args.background, max_rows=args.explain_size,
+                               random_state=args.seed)
     tag = f"{args.space}_{args.dataset}_{'+'.join(families)}_{args.predictor}"
     title = (f"{args.predictor} on {'+'.join(families)}, {args.space} {args.dataset}, "
              f"train {args.train_size}")
@@ -419,9 +462,14 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     print(f"# {title}: test Kendall tau {tau:.3f} on {test.size}; SHAP ({result.explainer}) "
           f"on {len(result.values)} test architectures")
     with pd.option_context("display.width", 120, "display.max_rows", 200):
-        print("\n## Feature groups\n" + result.group_importance().to_string(
-            float_format=lambda v: f"{v:.4f}"))
+        def fmt(v: float) -> str:
+            return f"{v:.4f}"
+
+        print("\n## Feature groups\n" + result.group_importance().to_string(float_format=fmt))
+        if len(groups) > len(families):  # some family has groups inside: also per family
+            per_family = result.group_importance({f: groups[f] for f in families})
+            print("\n## Feature families\n" + per_family.to_string(float_format=fmt))
         print(f"\n## Top {args.max_display} features\n" + result.mean_abs()
-              .iloc[: args.max_display].to_string(float_format=lambda v: f"{v:.4f}"))
+              .iloc[: args.max_display].to_string(float_format=fmt))
     print(f"\nwrote {summary}\nwrote {bar}")
     return 0

@@ -68,6 +68,8 @@ class GRAFEncoder(ArchEncoder):
     cells_ : tuple of str
         Cell names of the space's graphs (``("cell",)``, ``("normal", "reduce")``, ...).
     feature_names_out_ : list of str
+    feature_group_columns_ : dict str -> list of int
+        Columns of each feature group (see :meth:`get_feature_groups_out`).
 
     Examples
     --------
@@ -120,6 +122,7 @@ class GRAFEncoder(ArchEncoder):
             self.no_path_value_ = inner + 1
         names, _ = self._encode_graph_sets(graph_sets[:1])
         self.feature_names_out_ = names
+        self.feature_group_columns_ = self._group_columns(graph_sets[0])
 
     def _resolve_ops(self, graph_sets: list[dict[str, ArchGraph]]) -> tuple[str, ...]:
         if self.ops is not None:
@@ -203,6 +206,39 @@ class GRAFEncoder(ArchEncoder):
             names += [f"{cell}_{n}" if prefix else n for n in cell_names]
             blocks.append(values[inverse])
         return names, np.concatenate(blocks, axis=1)
+
+    # -- feature groups ------------------------------------------------------------------------
+    def get_feature_groups_out(self) -> dict[str, list[int]]:
+        """Column indices of each feature group, in :attr:`feature_groups_` order.
+
+        Keys are the groups of :data:`nasperf.graphfeatures.FEATURE_GROUPS` the encoder
+        computes (``op_count``, ``min_path_len``, ``max_path_len``, ``node_degree``, ...);
+        values index :meth:`get_feature_names_out`. Every column is in exactly one group.
+        With several cells (NB301) a group spans every cell: ``op_count`` holds the
+        ``normal_op_count[...]`` and the ``reduce_op_count[...]`` columns, so the groups
+        are the same in every space.
+        """
+        self.get_feature_names_out()  # raises NotFittedError before fit
+        return {g: list(cols) for g, cols in self.feature_group_columns_.items()}
+
+    def _group_columns(self, graph_set: dict[str, ArchGraph]) -> dict[str, list[int]]:
+        """Group -> columns, from computing each group alone on one architecture's cells
+        (the cells' blocks follow each other, groups in :attr:`feature_groups_` order)."""
+        op_index = {op: k for k, op in enumerate(self.ops_)}
+        subsets = [tuple(op_index[op] for op in s) for s in self.op_subsets_]
+        columns: dict[str, list[int]] = {g: [] for g in self.feature_groups_}
+        start = 0
+        for cell in self.cells_:
+            batch = build_batch([graph_set[cell]], self.ops_)
+            for group in self.feature_groups_:
+                names, _ = compute_groups(batch, (group,), subsets, self.no_path_value_,
+                                          self.op_attributes_, self.n_positions_)
+                columns[group].extend(range(start, start + len(names)))
+                start += len(names)
+        if start != len(self.feature_names_out_):
+            raise RuntimeError(f"feature groups cover {start} of "
+                               f"{len(self.feature_names_out_)} GRAF columns")
+        return columns
 
 
 def graph_features(graph: ArchGraph, ops: Sequence[str],

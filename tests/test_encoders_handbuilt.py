@@ -304,3 +304,12 @@ def test_tnb101_macro_onehot_when_available():
                                         for m in missing]].sum(axis=1), 6 - np.array(n_blocks))
     cat = OneHotEncoder("tnb101_macro", categorical=True).fit(archs).transform(archs)
     np.testing.assert_array_equal((cat > 0).sum(axis=1), n_blocks)
+
+
+def test_feature_groups_out_is_one_group_named_after_the_encoder():
+    for cls, name in ((OneHotEncoder, "onehot"), (PathEncoder, "path")):
+        enc = cls("nb201").fit([ALL_CONV3])
+        assert enc.get_feature_groups_out() == {
+            name: list(range(len(enc.get_feature_names_out())))}
+        with pytest.raises(NotFittedError):
+            cls("nb201").get_feature_groups_out()

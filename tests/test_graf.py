@@ -263,3 +263,50 @@ def test_sklearn_contract_and_input_forms():
     x = enc.transform(forms)
     assert (x == x[0]).all()
     assert x.dtype == np.float64 and np.isfinite(x).all()
+
+
+# -- feature groups ----------------------------------------------------------------------------
+def _assert_partition(groups: dict[str, list[int]], n: int) -> None:
+    assert sorted(i for cols in groups.values() for i in cols) == list(range(n))
+
+
+def test_feature_groups_out_single_cell():
+    enc = GRAFEncoder("nb201", feature_groups="all").fit([ALL_CONV3])
+    names = enc.get_feature_names_out()
+    groups = enc.get_feature_groups_out()
+    assert list(groups) == list(enc.feature_groups_)
+    _assert_partition(groups, len(names))
+    assert [names[i] for i in groups["op_count"]][:4] == [f"op_count[{o}]"
+                                                          for o in (SKIP, C3, C1, POOL)]
+    assert all(names[i].startswith("min_path_len[") for i in groups["min_path_len"])
+    assert [names[i] for i in groups["graph_size"]] == ["n_op_nodes", "n_edges"]
+    assert {names[i].split("[")[0] for i in groups["node_degree"]} == {
+        "out_degree_input", "in_degree_output", "avg_in_degree", "avg_out_degree"}
+    macro = GRAFEncoder("tnb101_macro").fit(["64-1234-basic"])
+    g = macro.get_feature_groups_out()
+    assert list(g) == ["op_count", "pos_state"] and len(g["pos_state"]) == 12
+    with pytest.raises(NotFittedError):
+        GRAFEncoder("nb201").get_feature_groups_out()
+
+
+def test_feature_groups_out_span_both_nb301_cells():
+    enc = GRAFEncoder("nb301").fit([nb301_arch()])
+    names = enc.get_feature_names_out()
+    groups = enc.get_feature_groups_out()
+    assert list(groups) == ["op_count", "max_path_len", "node_degree"]
+    _assert_partition(groups, len(names))
+    ops = [names[i] for i in groups["op_count"]]
+    half = len(ops) // 2
+    assert all(n.startswith("normal_op_count[") for n in ops[:half])
+    assert all(n.startswith("reduce_op_count[") for n in ops[half:])
+    assert all("max_path_len_input" in names[i] for i in groups["max_path_len"])
+
+
+def test_feature_groups_out_of_user_graphs():
+    g = ArchGraph.from_edges(4, [(0, 1), (1, 2), (2, 3)], ["input", "conv", "relu", "output"])
+    enc = GRAFEncoder(None, feature_groups=["num_paths", "op_count"]).fit([g])
+    groups = enc.get_feature_groups_out()
+    names = enc.get_feature_names_out()
+    assert list(groups) == ["num_paths", "op_count"]
+    assert [names[i] for i in groups["op_count"]] == ["op_count[conv]", "op_count[relu]",
+                                                      "op_count[conv,relu]"]

@@ -130,6 +130,8 @@ def test_shapes_names_and_loss_decreases(cls, params, dim, unlabeled, queries):
     assert X.shape == (len(queries), dim) and X.dtype == np.float64 and np.isfinite(X).all()
     names = enc.get_feature_names_out()
     assert len(names) == dim and len(set(names)) == dim
+    assert enc.get_feature_groups_out() == {cls.__name__[:-len("Encoder")].lower():
+                                            list(range(dim))}
     report = enc.pretrain_report_
     assert report["epochs"] == 4 and report["seconds"] > 0 and report["source"] == "given"
     losses = report["loss_history"]

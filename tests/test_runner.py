@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from nasperf.eval.cli import main
 from nasperf.eval.features import build_features
+from nasperf.eval.metrics import kendall_tau
 from nasperf.eval.runner import run_benchmark, split, summarise
+from sklearn.base import BaseEstimator, RegressorMixin
 
 
 def test_split_is_disjoint_and_deterministic():
@@ -20,13 +22,101 @@ def test_split_is_disjoint_and_deterministic():
 
 
 def test_build_features_names_and_cache(toy_bench, tmp_path):
-    X, names = build_features(toy_bench, "onehot+zc", cache_dir=tmp_path)
+    X, names, groups = build_features(toy_bench, "onehot+zc", cache_dir=tmp_path)
     assert X.shape == (300, len(names)) and names[-2:] == ["zc:synflow", "zc:params"]
+    n_onehot = len(names) - 2
+    assert groups == {"onehot": list(range(n_onehot)), "zc": [n_onehot, n_onehot + 1]}
     assert len(list(tmp_path.glob("*.npz"))) == 2
-    X2, names2 = build_features(toy_bench, "onehot+zc", cache_dir=tmp_path)
-    assert np.array_equal(X, X2, equal_nan=True) and names == names2
+    X2, names2, groups2 = build_features(toy_bench, "onehot+zc", cache_dir=tmp_path)
+    assert np.array_equal(X, X2, equal_nan=True) and names == names2 and groups == groups2
     with pytest.raises(ValueError, match="unknown feature family"):
         build_features(toy_bench, "nope")
+    with pytest.raises(ValueError, match="more than once"):
+        build_features(toy_bench, "zc+onehot+zc")
+
+
+def test_build_features_groups_of_graf_and_old_cache(toy_bench, tmp_path):
+    from nasperf.graphfeatures import GRAFEncoder
+
+    X, names, groups = build_features(toy_bench, ["flops_params", "graf_all", "zc"],
+                                      cache_dir=tmp_path)
+    enc = GRAFEncoder("nb201", feature_groups="all").fit(toy_bench.archs)
+    n_graf = len(enc.get_feature_names_out())
+    assert list(groups)[:2] == ["flops_params", "graf_all"] and list(groups)[-1] == "zc"
+    assert groups["flops_params"] == [0] and groups["zc"] == [1 + n_graf, 2 + n_graf]
+    assert groups["graf_all"] == list(range(1, 1 + n_graf))
+    subs = {k: v for k, v in groups.items() if k.startswith("graf_all.")}
+    assert list(subs) == [f"graf_all.{g}" for g in enc.feature_groups_]
+    for g, cols in enc.get_feature_groups_out().items():
+        assert subs[f"graf_all.{g}"] == [1 + i for i in cols]
+        assert all(names[1 + i] == f"graf_all:{enc.get_feature_names_out()[i]}" for i in cols)
+    # a cache file written without groups is rebuilt, not misread
+    path = next(tmp_path.glob("features_graf_all_*.npz"))
+    with np.load(path) as z:
+        np.savez_compressed(path, X=z["X"], names=z["names"])
+    X2, names2, groups2 = build_features(toy_bench, ["flops_params", "graf_all", "zc"],
+                                         cache_dir=tmp_path)
+    assert np.array_equal(X, X2, equal_nan=True) and names2 == names and groups2 == groups
+    with np.load(path) as z:
+        assert "groups" in z
+
+
+def test_build_features_checks_a_family_s_groups(toy_bench, monkeypatch):
+    from nasperf.eval import features
+
+    def bad(bench):
+        return np.zeros((len(bench), 3)), ["a", "b", "c"], {"x": [0, 1], "y": [1]}
+
+    monkeypatch.setitem(features.FEATURE_FAMILIES, "bad", bad)
+    with pytest.raises(ValueError, match="exactly one group"):
+        build_features(toy_bench, "bad")
+
+
+class GroupsRecorder(BaseEstimator, RegressorMixin):
+    """Predicts the training mean and records what ``fit`` saw."""
+
+    seen: list = []
+
+    def __init__(self, feature_groups=None, random_state=None):
+        self.feature_groups = feature_groups
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        GroupsRecorder.seen.append((list(X.columns), self.feature_groups))
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_) + np.arange(len(X)) * 1e-9
+
+
+def test_runner_hands_family_groups_to_predictors(toy_bench, monkeypatch):
+    from nasperf.eval import runner
+
+    monkeypatch.setattr(runner, "_make_predictor", lambda name, seed: GroupsRecorder())
+    monkeypatch.setattr(GroupsRecorder, "seen", [])
+    run_benchmark("nb201", features=["graf+zc"], predictors=["rec"], train_sizes=[20],
+                  seeds=1, bench=toy_bench, progress=False)
+    (columns, groups), = GroupsRecorder.seen
+    assert list(groups) == ["graf", "zc"]
+    assert sorted(groups["graf"] + groups["zc"]) == list(range(len(columns)))
+    assert all(columns[i].startswith("graf:") for i in groups["graf"])
+    assert [columns[i] for i in groups["zc"]] == ["zc:synflow", "zc:params"]
+
+
+def test_runner_results_of_omni_are_unchanged_by_the_groups(toy_bench):
+    from nasperf.predictors import get_predictor
+
+    df = run_benchmark("nb201", features=["zc+onehot"], predictors=["omni"], train_sizes=[60],
+                       seeds=1, bench=toy_bench, progress=False)
+    X, names, _ = build_features(toy_bench, "zc+onehot")
+    tr, te = split(len(toy_bench.y), 60, 0)
+    model = get_predictor("omni", random_state=0)
+    assert model.get_params()["feature_groups"] is None
+    model.fit(pd.DataFrame(X[tr], columns=names), toy_bench.y[tr])
+    y_hat = model.predict(pd.DataFrame(X[te], columns=names))
+    assert df["kendall_tau"].iloc[0] == pytest.approx(kendall_tau(toy_bench.y[te], y_hat),
+                                                      abs=1e-12)
 
 
 def test_run_benchmark_grid_resume_and_plot(toy_bench, tmp_path):

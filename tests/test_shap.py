@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -106,7 +107,7 @@ def test_groups():
     res = ShapResult(values, 0.0, values, NAMES,
                      groups={n: default_feature_group(n) for n in NAMES})
     table = res.group_importance()
-    assert set(table.index) == {"zc", "graf:min path length", "graf:op count"}
+    assert set(table.index) == {"zc", "graf.min_path_len", "graf.op_count"}
     assert table.loc["zc", "n_features"] == 2
     per_feature = np.abs(values).mean(axis=0)
     assert table.loc["zc", "sum_mean_abs_shap"] == pytest.approx(per_feature[:2].sum())
@@ -121,16 +122,59 @@ def test_groups():
         res.group_importance({"g": ["nope"]})
     with pytest.raises(ValueError, match="is in groups"):
         res.group_importance({"a": NAMES[:1], "b": NAMES[:1]})
+    with pytest.raises(ValueError, match="not in"):
+        res.group_importance({"a": [4]})
+
+
+def test_groups_by_column_index_the_smallest_group_wins():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(30, 4))
+    res = ShapResult(values, 0.0, values, NAMES)
+    nested = {"zc": [0, 1], "graf": [2, 3], "graf.min_path_len": [2], "graf.op_count": [3]}
+    table = res.group_importance(nested)
+    assert list(table.sort_index().index) == ["graf.min_path_len", "graf.op_count", "zc"]
+    assert table.loc["zc", "mean_abs_shap"] == pytest.approx(
+        np.abs(values[:, :2].sum(axis=1)).mean())
+    families = res.group_importance({"zc": [0, 1], "graf": [2, 3]})
+    assert families.loc["graf", "mean_abs_shap"] == pytest.approx(
+        np.abs(values[:, 2:].sum(axis=1)).mean())
+    assert res.group_importance({"zc": np.array([0, 1])}).loc["other", "n_features"] == 2
 
 
 def test_default_feature_group():
-    cases = {"zc:synflow": "zc", "synflow": "zc", "graf:op_count[skip_connect]": "graf:op count",
-             "graf:normal:min_path_len[a]": "graf:min path length",
-             "max_path_len_input0[a]": "graf:max path length",
-             "graf:avg_in_degree[a]": "graf:node degree", "onehot:edge_0": "onehot",
-             "path:min_path_len": "path", "mystery": "mystery"}
+    cases = {"zc:synflow": "zc", "synflow": "zc", "ntk": "zc",
+             "graf:op_count[skip_connect]": "graf.op_count",
+             "graf:normal:min_path_len[a]": "graf.min_path_len",
+             "graf:normal_op_count[a]": "graf.op_count",
+             "graf_all:reduce_max_path_len_input1[a]": "graf_all.max_path_len",
+             "max_path_len_input0[a]": "graf.max_path_len",
+             "graf:avg_in_degree[a]": "graf.node_degree", "onehot:edge_0": "onehot",
+             "path:min_path_len": "path", "flops_params:flops": "flops_params",
+             "mystery": "mystery"}
     for name, group in cases.items():
         assert default_feature_group(name) == group, name
+    assert default_feature_group("mine", proxies=frozenset({"mine"})) == "zc"
+
+
+@pytest.mark.parametrize("space,families", [("nb201", "graf_all+zc+onehot"),
+                                            ("nb301", "graf+flops_params")])
+def test_groups_of_build_features_and_the_name_fallback_agree(space, families):
+    from nasperf.eval.features import build_features
+    from nasperf.eval.shap_attr import _group_map
+    from nasperf.searchspaces import Benchmark, get_space
+
+    sp = get_space(space)
+    archs = list(dict.fromkeys(sp.sample(12, seed=0)))
+    index = pd.Index([sp.to_string(a) for a in archs])
+    proxies = pd.DataFrame({"synflow": np.arange(len(archs), dtype=float),
+                            "flops": np.ones(len(archs))}, index=index)
+    bench = Benchmark(sp, "toy", "test", "y", archs, np.zeros(len(archs)), proxies, proxies)
+    _, names, groups = build_features(bench, families)
+    by_groups = _group_map(names, groups)
+    assert by_groups == _group_map(names, None)
+    fam = families.split("+")[0]
+    assert {by_groups[names[i]] for i in groups[fam]} == {
+        g for g in groups if g.startswith(f"{fam}.")}
 
 
 def test_plots_are_written(forest, tmp_path):
@@ -175,7 +219,16 @@ def test_cli_run_with_an_injected_benchmark(tmp_path, capsys):
     assert run(args, bench=bench) == 0
     out = capsys.readouterr().out
     assert "SHAP (tree) on 30 test architectures" in out and "zc:synflow" in out
+    assert re.search(r"^zc\s", out, re.M)  # the group of build_features
     assert len(list(tmp_path.glob("shap_*.png"))) == 2
+    args.features = "graf+zc"
+    assert run(args, bench=bench) == 0
+    out = capsys.readouterr().out
+    tables = out.split("## Top")[0].split("## Feature families")
+    row = r"^(\S+)\s+\d\.\d{4}\s"
+    assert set(re.findall(row, tables[0], re.M)) == {
+        "zc", "graf.op_count", "graf.min_path_len", "graf.max_path_len", "graf.node_degree"}
+    assert set(re.findall(row, tables[1], re.M)) == {"zc", "graf"}
     args.train_size = 150
     with pytest.raises(ValueError, match="leaves no test"):
         run(args, bench=bench)

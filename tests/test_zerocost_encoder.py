@@ -46,6 +46,7 @@ def test_injected_table_is_used_without_computing(monkeypatch):
     assert X[:, 0].tolist() == [3.0, 4.0, 5.0]
     assert X[:2, 1].tolist() == [1.0, 2.0] and math.isnan(X[2, 1])  # the table's NaN is kept
     assert enc.get_feature_names_out().tolist() == ["snip", "synflow"]
+    assert enc.get_feature_groups_out() == {"zc": [0, 1]}
 
 
 def test_missing_archs_and_proxies_are_computed_and_mixing_is_logged(caplog):

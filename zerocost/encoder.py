@@ -140,6 +140,13 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "proxies_")
         return np.asarray(self.proxies_, dtype=object)
 
+    def get_feature_groups_out(self) -> dict[str, list[int]]:
+        """One group ``"zc"`` holding every proxy column (indices into
+        :meth:`get_feature_names_out`): the proxies are one kind of feature, and a single
+        proxy is already a column of its own."""
+        check_is_fitted(self, "proxies_")
+        return {"zc": list(range(len(self.proxies_)))}
+
     # -- internals -----------------------------------------------------------------------------
     def _load_table(self):
         import pandas as pd
