@@ -13,14 +13,14 @@ from importlib import import_module
 from typing import Any
 
 from .base import ArchEncoder
-from .onehot import ONEHOT_LAYOUTS, OneHotEncoder
+from .onehot import OneHotEncoder
 from .path import PathEncoder
 
 #: Encoders defined in modules that are imported lazily (they pull in torch).
 _LAZY = {"Arch2VecEncoder": ".arch2vec", "CATEEncoder": ".cate"}
 
 # the lazy names are left out of __all__: ``from nasperf.encoders import *`` must not import torch
-__all__ = ["ONEHOT_LAYOUTS", "ArchEncoder", "OneHotEncoder", "PathEncoder"]
+__all__ = ["ArchEncoder", "OneHotEncoder", "PathEncoder"]
 
 
 def __getattr__(name: str) -> Any:

@@ -36,16 +36,17 @@ from typing import Any
 import numpy as np
 import torch
 from nasperf.searchspaces import ArchGraph, SearchSpace
+from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
 from sklearn.utils.validation import check_is_fitted
 
-from .base import ArchEncoder, graphs_of, parse_graph_or_arch
+from nasperf._utils import cache_root, resolve_device, torch_seed
+
+from .base import ArchEncoder
 
 log = logging.getLogger(__name__)
 
 #: Token of padding nodes (index 0 of every vocabulary).
 PAD = "<pad>"
-#: Environment variable for the root of nasperf's caches (checkpoints go to ``<root>/encoders``).
-CACHE_ENV = "NASPERF_CACHE"
 #: Incremented whenever a change of the model code makes old checkpoints meaningless.
 CHECKPOINT_VERSION = 1
 
@@ -272,23 +273,11 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator | None) -> I
 
 
 # -- devices and caches ----------------------------------------------------------------------------
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; anything else as ``torch.device``."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return dev
-
-
 def default_cache_dir() -> Path:
-    """``$NASPERF_CACHE/encoders``, else ``$XDG_CACHE_HOME/nasperf/encoders``, else
-    ``~/.cache/nasperf/encoders``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser() / "encoders"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nasperf" / "encoders"
+    """Where checkpoints go by default: ``<cache root>/encoders`` (see
+    :func:`nasperf._utils.cache_root`: ``$NASPERF_CACHE``, else
+    ``$XDG_CACHE_HOME/nasperf``, else ``~/.cache/nasperf``)."""
+    return cache_root() / "encoders"
 
 
 def cache_key(payload: dict) -> str:
@@ -406,7 +395,7 @@ class PretrainedGraphEncoder(ArchEncoder):
             log.info("loading pretrained %s from %s", type(self).__name__, path)
             self._restore(torch.load(path, map_location=device, weights_only=True), device)
         else:
-            with _seeded(seed, device):
+            with torch_seed(seed, device):
                 model = self._build_model().to(device)
                 report = self._pretrain(model, graphs, device, seed)
             report.update(n_graphs=len(graphs), source=source, n_unlabeled=len(items))
@@ -525,27 +514,6 @@ class PretrainedGraphEncoder(ArchEncoder):
 
     def _load_extra_state(self, extra: dict) -> None:
         pass
-
-
-class _seeded:
-    """Context manager: fork the torch RNGs (CPU and ``device``) and seed them.
-
-    Model initialisation, dropout and sampling inside are reproducible; the caller's global
-    RNG state is restored on exit.
-    """
-
-    def __init__(self, seed: int, device: torch.device):
-        devices = [device.index or 0] if device.type == "cuda" else []
-        self._fork = torch.random.fork_rng(devices=devices)
-        self._seed = int(seed)
-
-    def __enter__(self):
-        self._fork.__enter__()
-        torch.manual_seed(self._seed)
-        return self
-
-    def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
 
 
 def _key_default(obj: Any) -> str:

@@ -7,12 +7,13 @@ the label of its input (``input0`` = c_{k-2}, ``input1`` = c_{k-1}). Each column
 possible path; its value is 1 if the cell has that path (or the number of such paths with
 ``counts=True``).
 
-Vocabulary: for spaces whose paths are short (``PATH_LENGTHS``) every op sequence of the
-possible lengths is a column (NB201: 4 + 4^2 + 4^3 = 84, ``none`` carries no path;
-TNB101-micro: 39; NB101: 3^0 + ... + 3^5 = 364, length 0 being the direct input -> output
-edge). Where that is large (NB301: 2 x (7 + ... + 7^4) = 5,600 per cell) or unknown (user
-spaces), the vocabulary is the set of paths seen in ``fit``. ``max_paths`` keeps only the
-paths most frequent in the fitted architectures (White et al.'s truncation).
+Vocabulary: for spaces whose paths are short (``space.path_lengths``: the fewest and most
+ops on a path) every op sequence of the possible lengths is a column (NB201:
+4 + 4^2 + 4^3 = 84, ``none`` carries no path; TNB101-micro: 39; NB101: 3^0 + ... + 3^5 =
+364, length 0 being the direct input -> output edge). Where that is large (NB301:
+2 x (7 + ... + 7^4) = 5,600 per cell) or unknown (user spaces), the vocabulary is the set of
+paths seen in ``fit``. ``max_paths`` keeps only the paths most frequent in the fitted
+architectures (White et al.'s truncation).
 """
 
 from __future__ import annotations
@@ -25,26 +26,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
+from nasperf.searchspaces.graph import data_ops, graphs_of, input_names_of, parse_graph_or_arch
 
-from .base import (
-    ArchEncoder,
-    data_ops,
-    graphs_of,
-    input_names_of,
-    parse_graph_or_arch,
-    unique_index,
-)
+from .base import ArchEncoder, unique_index
 
 Path = tuple[str, ...]
-
-#: Space -> (fewest, most) ops on an input -> output path, for the full vocabulary.
-PATH_LENGTHS: dict[str, tuple[int, int]] = {
-    "nb201": (1, 3),
-    "tnb101_micro": (1, 3),
-    "nb101": (0, 5),
-    "nb301": (1, 4),
-    "tnb101_macro": (4, 6),
-}
 #: ``vocabulary="auto"`` enumerates all paths only up to this many columns per cell.
 MAX_FULL_VOCABULARY = 2000
 #: ``sparse="auto"`` returns a sparse matrix above this many columns.
@@ -92,9 +78,10 @@ class PathEncoder(ArchEncoder):
         Keep only the ``max_paths`` paths present in most fitted architectures (ties: shorter
         paths first); ``None`` keeps all.
     vocabulary : {"auto", "full", "fit"}
-        ``"full"``: every op sequence of the space's possible lengths (``PATH_LENGTHS``);
-        ``"fit"``: the paths seen in ``fit``; ``"auto"``: ``"full"`` when the space is in
-        ``PATH_LENGTHS`` and that has at most ``MAX_FULL_VOCABULARY`` paths per cell.
+        ``"full"``: every op sequence of the space's possible lengths
+        (``space.path_lengths``); ``"fit"``: the paths seen in ``fit``; ``"auto"``:
+        ``"full"`` when the space knows its path lengths and that gives at most
+        ``MAX_FULL_VOCABULARY`` paths per cell.
     counts : bool
         Count the paths with the same op sequence instead of a 0/1 indicator.
     sparse : bool or "auto"
@@ -171,7 +158,7 @@ class PathEncoder(ArchEncoder):
         self.path_frequency_ = dict(frequency)
 
         if self._full_vocabulary():
-            lo, hi = PATH_LENGTHS[space.name]
+            lo, hi = space.path_lengths
             candidates = {cell: self._all_paths(cell, lo, hi) for cell in self.cells_}
         else:
             candidates = {cell: sorted((p for (c, p) in frequency if c == cell), key=self._order)
@@ -191,17 +178,17 @@ class PathEncoder(ArchEncoder):
 
     def _full_vocabulary(self) -> bool:
         space = self.space_
-        known = space is not None and space.name in PATH_LENGTHS
+        known = space is not None and space.path_lengths is not None
         if self.vocabulary == "full":
             if not known:
                 raise ValueError(
                     "vocabulary='full' needs a space with known path lengths "
-                    f"({', '.join(PATH_LENGTHS)}); use vocabulary='fit'"
+                    "(space.path_lengths is None); use vocabulary='fit'"
                 )
             return True
         if self.vocabulary == "fit" or not known:
             return False
-        lo, hi = PATH_LENGTHS[space.name]
+        lo, hi = space.path_lengths
         n_inputs = max(len(names) for names in self.inputs_.values())
         size = n_inputs * sum(len(self.ops_) ** k for k in range(lo, hi + 1))
         return size <= MAX_FULL_VOCABULARY

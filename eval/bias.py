@@ -22,6 +22,10 @@ difference ``#conv - #pool``. With these, the CIFAR-10 accuracy/l2_norm correlat
 conv:pool, cell size and skip count reproduce Table 3 to within 0.03. The ``*_live``
 quantities count only operations on an input-to-output path (the pruned
 :meth:`SearchSpace.to_graph` view) instead.
+
+What counts as a convolution, pooling or skip connection is the space's
+``space.op_taxonomy`` (op name -> :class:`~nasperf.searchspaces.OpInfo`); spaces that do not
+spell theirs out get the generic guess from the op names.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.stats
+from nasperf.searchspaces import SearchSpace
+from nasperf.searchspaces.taxonomy import guess_op_info, op_info
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -43,34 +49,20 @@ from .tables import markdown_table
 log = logging.getLogger(__name__)
 
 # -- operations ------------------------------------------------------------------------------------
-_NONE_OPS = ("none", "zero", "zeroize")
-_SKIP_OPS = ("skip_connect", "identity", "skip")
+def op_kind(op: str, space: SearchSpace | None = None) -> str:
+    """Kind of an operation: ``"none"``, ``"io"``, ``"conv"``, ``"pool"``, ``"skip"`` or
+    ``"other"`` (see :data:`nasperf.searchspaces.taxonomy.OP_KINDS`).
 
-
-def op_kind(op: str) -> str:
-    """Class of an operation name: ``"none"``, ``"io"``, ``"conv"``, ``"pool"``, ``"skip"`` or
-    ``"other"``.
-
-    ``conv``: any name containing "conv" (``nor_conv_3x3``, ``conv3x3-bn-relu``,
-    ``sep_conv_5x5``, ...); ``pool``: containing "pool" (``avg_pool_3x3``, ``maxpool3x3``);
-    ``skip``: ``skip_connect`` / ``identity``; ``io``: names starting with "input" or
-    "output" (graph end points, not operations).
+    With ``space``, the op's entry in ``space.op_taxonomy`` (graph labels such as ``input0``
+    are ``io``); without, the generic guess from the name
+    (:func:`nasperf.searchspaces.taxonomy.guess_op_info`).
     """
-    name = op.lower()
-    if name in _NONE_OPS:
-        return "none"
-    if name.startswith(("input", "output")):
-        return "io"
-    if "conv" in name:
-        return "conv"
-    if "pool" in name:
-        return "pool"
-    if name in _SKIP_OPS:
-        return "skip"
-    return "other"
+    if space is None:
+        return guess_op_info(op).kind
+    return op_info(space.op_taxonomy, op).kind
 
 
-def cell_ops(arch: Any, space: Any, live: bool = False) -> list[str]:
+def cell_ops(arch: Any, space: SearchSpace, live: bool = False) -> list[str]:
     """The operations of ``arch``'s cell(s), without ``none`` and the input/output nodes.
 
     Parameters
@@ -82,23 +74,33 @@ def cell_ops(arch: Any, space: Any, live: bool = False) -> list[str]:
         included; otherwise the nodes of ``space.to_graphs(arch)``. True: only operations on
         an input -> output path, i.e. the nodes of ``space.to_graphs(arch)`` (all cells).
     """
-    if not live:
-        ops = getattr(arch, "ops", None)
-        if isinstance(ops, Sequence) and ops and all(isinstance(o, str) for o in ops):
-            return [o for o in ops if op_kind(o) not in ("none", "io")]
-    graphs = space.to_graphs(arch)
-    return [o for g in graphs.values() for o in g.ops if op_kind(o) not in ("none", "io")]
+    return [op for op, _ in _cell_op_infos(arch, space, live)]
 
 
-def _counter(kinds: tuple[str, ...], live: bool) -> Callable[[Any, Any], float]:
-    def count(arch: Any, space: Any) -> float:
-        return float(sum(op_kind(o) in kinds for o in cell_ops(arch, space, live)))
+def _cell_op_infos(arch: Any, space: SearchSpace, live: bool) -> list[tuple[str, Any]]:
+    """``(op, OpInfo)`` of every operation of :func:`cell_ops`."""
+    tax = space.op_taxonomy
+    ops = getattr(arch, "ops", None) if not live else None
+    if not (isinstance(ops, Sequence) and ops and all(isinstance(o, str) for o in ops)):
+        ops = [o for g in space.to_graphs(arch).values() for o in g.ops]
+    infos = [(o, op_info(tax, o)) for o in ops]
+    return [(o, info) for o, info in infos if info.is_operation]
+
+
+def _kinds(arch: Any, space: SearchSpace, live: bool) -> list[str]:
+    return [info.kind for _, info in _cell_op_infos(arch, space, live)]
+
+
+def _counter(kinds: tuple[str, ...] | None, live: bool) -> Callable[[Any, Any], float]:
+    """Number of operations of the given kinds (None: of every kind)."""
+    def count(arch: Any, space: SearchSpace) -> float:
+        return float(sum(kinds is None or k in kinds for k in _kinds(arch, space, live)))
     return count
 
 
 def _conv_pool(live: bool) -> Callable[[Any, Any], float]:
-    def conv_pool(arch: Any, space: Any) -> float:
-        kinds = [op_kind(o) for o in cell_ops(arch, space, live)]
+    def conv_pool(arch: Any, space: SearchSpace) -> float:
+        kinds = _kinds(arch, space, live)
         return float(kinds.count("conv") - kinds.count("pool"))
     return conv_pool
 
@@ -109,16 +111,14 @@ def n_params(arch: Any, space: Any, num_classes: int = 10) -> float:
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
-_ANY_OP = ("conv", "pool", "skip", "other")
-
 #: Architectural quantity name -> ``f(arch, space) -> float``.
 ARCH_QUANTITIES: dict[str, Callable[[Any, Any], float]] = {
-    "cell_size": _counter(_ANY_OP, live=False),
+    "cell_size": _counter(None, live=False),
     "conv_pool": _conv_pool(live=False),
     "n_conv": _counter(("conv",), live=False),
     "n_pool": _counter(("pool",), live=False),
     "n_skip": _counter(("skip",), live=False),
-    "cell_size_live": _counter(_ANY_OP, live=True),
+    "cell_size_live": _counter(None, live=True),
     "conv_pool_live": _conv_pool(live=True),
     "n_skip_live": _counter(("skip",), live=True),
     "params": n_params,

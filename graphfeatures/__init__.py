@@ -10,12 +10,11 @@ True
 from .batch import GraphBatch, build_batch
 from .encoder import GRAFEncoder, graph_features
 from .groups import FEATURE_GROUPS, FeatureContext, compute_groups
-from .spaces import DEFAULT_GROUPS, SPACE_CONFIGS, GRAFSpaceConfig
+from .spaces import DEFAULT_GROUPS, GRAFSpaceConfig
 
 __all__ = [
     "DEFAULT_GROUPS",
     "FEATURE_GROUPS",
-    "SPACE_CONFIGS",
     "FeatureContext",
     "GRAFEncoder",
     "GRAFSpaceConfig",

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from nasperf.encoders.base import input_names_of
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError
+from nasperf.searchspaces.graph import input_names_of
 
 #: Op id of input, output and padding nodes in :attr:`GraphBatch.op_ids`.
 NOT_AN_OP = -1

@@ -7,18 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from nasperf.encoders.base import (
-    ArchEncoder,
-    data_ops,
-    graphs_of,
-    parse_graph_or_arch,
-    unique_index,
-)
+from nasperf.encoders.base import ArchEncoder, unique_index
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
+from nasperf.searchspaces.graph import data_ops, graphs_of, parse_graph_or_arch
 
 from .batch import build_batch
 from .groups import FEATURE_GROUPS, compute_groups
-from .spaces import DEFAULT_GROUPS, SPACE_CONFIGS
+from .spaces import DEFAULT_GROUPS
 
 
 class GRAFEncoder(ArchEncoder):
@@ -39,9 +34,9 @@ class GRAFEncoder(ArchEncoder):
     space : str, SearchSpace or None
         The search space. ``None`` accepts only ArchGraph inputs (or dicts cell -> graph).
     feature_groups : None, "all" or sequence of str
-        Groups of :data:`nasperf.graphfeatures.FEATURE_GROUPS`. ``None``: the paper's groups for the
-        space (:data:`nasperf.graphfeatures.SPACE_CONFIGS`), for other spaces ``op_count``,
-        ``min_path_len``, ``max_path_len``, ``node_degree``.
+        Groups of :data:`nasperf.graphfeatures.FEATURE_GROUPS`. ``None``: the space's groups
+        (``space.graf_config()``: the paper's for the benchmark spaces, else ``op_count``,
+        ``min_path_len``, ``max_path_len``, ``node_degree``).
     op_subsets : None or sequence of sequences of str
         Op subsets for the per-subset groups. ``None``: every non-empty subset of the ops
         (of at most ``max_subset_size`` ops).
@@ -52,8 +47,9 @@ class GRAFEncoder(ArchEncoder):
         ``none``; without a space, the ops seen in ``fit`` (sorted).
     no_path_value : int, optional
         ``min_path_len`` of a graph without an allowed path. Default: the space's value
-        (one more than the longest possible path), for other spaces one more than the
-        largest number of op nodes seen in ``fit``.
+        (``space.graf_config()``: one more than the longest possible path), else (no space,
+        or a space that does not know it) one more than the largest number of op nodes seen
+        in ``fit``.
     progress : bool or None
         Progress bar (``None``: for long inputs only).
 
@@ -99,10 +95,11 @@ class GRAFEncoder(ArchEncoder):
 
     def _fit(self, items: list) -> None:
         space = self.space_
-        config = SPACE_CONFIGS.get(space.name) if space is not None else None
+        config = space.graf_config() if space is not None else None
         uniques, _ = unique_index(items)
         learn_ops = self.ops is None and space is None
-        learn_no_path = self.no_path_value is None and config is None
+        learn_no_path = self.no_path_value is None and (
+            config is None or config.no_path_value is None)
         if learn_ops or learn_no_path:  # they come from the data: look at every graph
             graph_sets = [graphs_of(space, it) for it in uniques]
         else:  # one architecture tells the cells
@@ -115,8 +112,8 @@ class GRAFEncoder(ArchEncoder):
         self.op_subsets_ = self._resolve_subsets()
         if self.no_path_value is not None:
             self.no_path_value_ = int(self.no_path_value)
-        elif config is not None:
-            self.no_path_value_ = config.no_path_value
+        elif not learn_no_path:
+            self.no_path_value_ = int(config.no_path_value)
         else:
             inner = max(_n_inner(g) for gs in graph_sets for g in gs.values())
             self.no_path_value_ = inner + 1

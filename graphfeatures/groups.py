@@ -240,7 +240,7 @@ def graph_size(ctx: FeatureContext) -> list[Column]:
 def pos_state(ctx: FeatureContext) -> list[Column]:
     if not ctx.op_attributes or ctx.n_positions < 1:
         raise ValueError("the pos_state group needs per-op attributes and a number of positions "
-                         "(defined for tnb101_macro in graphfeatures.SPACE_CONFIGS)")
+                         "(given by space.graf_config(), e.g. for tnb101_macro)")
     batch = ctx.batch
     attrs = sorted({a for per_op in ctx.op_attributes.values() for a in per_op})
     # op nodes in node order, left-aligned: (G, n_positions) op ids, NOT_AN_OP past the end

@@ -8,18 +8,25 @@
 """
 
 from .base import SearchSpace
-from .benchmarks import Benchmark, list_benchmarks, load_archs, load_benchmark
+from .benchmarks import Benchmark, BenchmarkInfo, list_benchmarks, load_archs, load_benchmark
 from .data import download, find_data_dir
 from .errors import BenchmarkDataError, DataNotFoundError, InvalidArchitectureError
-from .graph import ArchGraph
-from .registry import get_space, list_spaces
+from .features import GRAFSpaceConfig, OneHotLayout
+from .graph import ArchGraph, GraphSet
+from .registry import get_space, list_spaces, register_space
+from .taxonomy import OpInfo
 
 __all__ = [
     "ArchGraph",
     "Benchmark",
     "BenchmarkDataError",
+    "BenchmarkInfo",
     "DataNotFoundError",
+    "GRAFSpaceConfig",
+    "GraphSet",
     "InvalidArchitectureError",
+    "OneHotLayout",
+    "OpInfo",
     "SearchSpace",
     "download",
     "find_data_dir",
@@ -28,4 +35,5 @@ __all__ = [
     "list_spaces",
     "load_archs",
     "load_benchmark",
+    "register_space",
 ]

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import ast
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .errors import InvalidArchitectureError
+from .features import DEFAULT_GRAF_GROUPS, GRAFSpaceConfig, OneHotLayout
 from .graph import ArchGraph
+from .taxonomy import OpInfo, taxonomy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .benchmarks import BenchmarkInfo
 
 
 class SearchSpace(ABC):
@@ -20,6 +25,34 @@ class SearchSpace(ABC):
     abstract views; :meth:`parse` dispatches any accepted input form to them.
     Architectures are immutable, hashable values (one frozen dataclass per space), so
     ``parse(to_string(a)) == a`` is a plain equality.
+
+    Writing your own space
+    ----------------------
+    A user space is a subclass used as an object (``OneHotEncoder(MySpace())``) or
+    registered by name (:func:`nasperf.searchspaces.register_space`). It must define:
+
+    * the class attributes ``name``, ``ops`` (its op names) and ``arch_type`` (the type of
+      its architecture objects: immutable and hashable);
+    * ``_from_string`` and ``_from_sequence`` (what :meth:`parse` accepts), ``to_string``,
+      ``to_tuple``;
+    * ``to_graphs`` (one :class:`ArchGraph` per cell; ``to_graph`` follows for one-cell
+      spaces), which every graph encoder, GRAF and the bias quantities read;
+    * ``to_model`` (zero-cost proxies), ``sample`` and ``mutate`` (pretraining, search).
+      Raise ``NotImplementedError`` for the views a space does not have.
+
+    Everything else has a generic default derived from the graphs and ``ops``, which the
+    built-in spaces override where they differ:
+
+    * :attr:`op_taxonomy` (op -> :class:`~nasperf.searchspaces.taxonomy.OpInfo`): guessed
+      from the op names (``conv``/``pool`` in the name, ``skip_connect``, ``none``);
+    * :meth:`onehot_layout`: None, i.e. ``OneHotEncoder`` learns the padded-graph layout;
+    * :attr:`path_lengths`: None, i.e. ``PathEncoder`` learns its paths in ``fit``;
+    * :meth:`graf_config`: GRAF's cell groups, with the "no path" value one more than the
+      longest path when :attr:`path_lengths` is known (else learned in ``fit``);
+    * :attr:`max_nodes`: None, i.e. learned graph encoders pad to the largest graph seen;
+    * :attr:`benchmark_info` and :attr:`archs_file`: None (no labelled data or architecture
+      list for ``load_benchmark`` / ``load_archs``);
+    * :meth:`enumerate`: ``NotImplementedError``.
     """
 
     name: ClassVar[str]
@@ -27,6 +60,47 @@ class SearchSpace(ABC):
     ops: ClassVar[tuple[str, ...]]
     #: The Python type of this space's architectures.
     arch_type: ClassVar[type]
+
+    # -- per-space details (generic defaults) --------------------------------------------------
+    #: (fewest, most) ops on an input -> output path of any cell, or None if not known.
+    path_lengths: ClassVar[tuple[int, int] | None] = None
+    #: Largest node count of any graph of the space, or None (learned from the graphs).
+    max_nodes: ClassVar[int | None] = None
+    #: Labelled benchmark data of this space (see :func:`nasperf.searchspaces.load_benchmark`).
+    benchmark_info: ClassVar[BenchmarkInfo | None] = None
+    #: Data-directory path of the space's unlabelled architecture list (``load_archs``).
+    archs_file: ClassVar[str | None] = None
+
+    @property
+    def op_taxonomy(self) -> Mapping[str, OpInfo]:
+        """Op name -> :class:`~nasperf.searchspaces.taxonomy.OpInfo` for every op of
+        :attr:`ops` (generic default: :func:`~nasperf.searchspaces.taxonomy.guess_op_info`)."""
+        return taxonomy(self.ops)
+
+    def onehot_layout(self) -> OneHotLayout | None:
+        """The space's fixed one-hot layout, or None for the generic padded-graph layout that
+        ``OneHotEncoder`` learns in ``fit``."""
+        return None
+
+    def graf_config(self) -> GRAFSpaceConfig:
+        """Defaults of ``GRAFEncoder`` for this space."""
+        longest = self.path_lengths[1] if self.path_lengths is not None else None
+        return GRAFSpaceConfig(DEFAULT_GRAF_GROUPS,
+                               no_path_value=None if longest is None else longest + 1)
+
+    @property
+    def benchmarks(self) -> tuple[str, ...]:
+        """Datasets (or tasks) with labelled data for ``load_benchmark`` (may be empty)."""
+        info = self.benchmark_info
+        return tuple(info.datasets) if info is not None else ()
+
+    @property
+    def data_files(self) -> tuple[str, ...]:
+        """Data-directory paths of every file this space's loaders read (for
+        :func:`nasperf.searchspaces.download`)."""
+        info = self.benchmark_info
+        files = tuple(info.files) if info is not None else ()
+        return files + ((self.archs_file,) if self.archs_file else ())
 
     # -- parsing -----------------------------------------------------------------------------
     def parse(self, x: Any) -> Any:

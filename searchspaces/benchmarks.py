@@ -40,7 +40,7 @@ import pandas as pd
 from .base import SearchSpace
 from .data import data_file
 from .errors import BenchmarkDataError
-from .registry import get_space
+from .registry import get_space, list_spaces
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,32 @@ TNB101_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw"
 _NATS_COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs",
                  "cifar100": "CIFAR100TestAccuracy200Epochs",
                  "ImageNet16-120": "ImageNetTestAccuracy200Epochs"}
+
+
+@dataclass(frozen=True)
+class BenchmarkInfo:
+    """The labelled data a space can load: a space's :attr:`SearchSpace.benchmark_info`.
+
+    Attributes
+    ----------
+    datasets : tuple of str
+        Datasets (or tasks) with labels; the first is the default.
+    sources : tuple of str
+        Accepted ``source`` values; the first is the default.
+    load : callable
+        ``load(space, dataset, source, target, data_dir) -> Benchmark``; ``dataset`` and
+        ``source`` are already checked against the lists above.
+    noun : str
+        What a dataset is called in messages (``"dataset"``, ``"task"``).
+    files : tuple of str
+        Data-directory paths of the files ``load`` reads (entries of the data manifest).
+    """
+
+    datasets: tuple[str, ...]
+    sources: tuple[str, ...]
+    load: Callable[..., Benchmark]
+    noun: str = "dataset"
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -231,8 +257,9 @@ def _nb201_extras(space: SearchSpace, dataset: str, data_dir) -> pd.DataFrame:
     return pd.concat(parts, axis=1)
 
 
-def _load_nb201(dataset: str, source: str, target: str, data_dir) -> Benchmark:
-    space = get_space("nb201")
+def load_nb201(space: SearchSpace, dataset: str, source: str, target: str,
+               data_dir) -> Benchmark:
+    """NB201 loader (see the module docstring for the sources)."""
     meta: dict[str, Any] = {}
     if source == "zc":
         path = data_file("nas-bench-suite-zero/zc_nasbench201.json", data_dir)
@@ -304,8 +331,9 @@ def _zc_records(space: SearchSpace, blob: Any, path_keys: tuple[str, ...], path:
     return cols, proxies, archs
 
 
-def _load_tnb101_micro(dataset: str, source: str, target: str, data_dir) -> Benchmark:
-    space = get_space("tnb101_micro")
+def load_tnb101_micro(space: SearchSpace, dataset: str, source: str, target: str,
+                      data_dir) -> Benchmark:
+    """TNB101-micro loader: ``"zc"`` (every task) or ``"graf"`` (class_scene)."""
     meta: dict[str, Any] = {}
     if source == "zc":
         path = data_file("nas-bench-suite-zero/zc_transbench101_micro.json", data_dir)
@@ -325,8 +353,9 @@ def _load_tnb101_micro(dataset: str, source: str, target: str, data_dir) -> Benc
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
-def _load_nb101(dataset: str, source: str, target: str, data_dir) -> Benchmark:
-    space = get_space("nb101")
+def load_nb101(space: SearchSpace, dataset: str, source: str, target: str,
+               data_dir) -> Benchmark:
+    """NB101 loader: the NAS-Bench-Suite-Zero JSON (``"zc"``)."""
     if source != "zc":
         raise ValueError(f"unknown nb101 source {source!r}; known: zc")
     meta: dict[str, Any] = {}
@@ -336,17 +365,15 @@ def _load_nb101(dataset: str, source: str, target: str, data_dir) -> Benchmark:
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
-_LOADERS: dict[str, tuple[Callable[..., Benchmark], tuple[str, ...], str, str]] = {
-    # space: (loader, datasets (the first is the default), default source, what a dataset is)
-    "nb201": (_load_nb201, NB201_DATASETS, "graf", "dataset"),
-    "tnb101_micro": (_load_tnb101_micro, TNB101_TASKS, "zc", "task"),
-    "nb101": (_load_nb101, ("cifar10",), "zc", "dataset"),
-}
-
-
 def list_benchmarks() -> dict[str, tuple[str, ...]]:
-    """Space name -> datasets/tasks with labelled data."""
-    return {name: datasets for name, (_, datasets, _, _) in _LOADERS.items()}
+    """Space name -> datasets/tasks with labelled data, for every space of
+    :func:`~nasperf.searchspaces.list_spaces` that has any (``space.benchmarks``)."""
+    out = {}
+    for name in list_spaces():
+        datasets = get_space(name).benchmarks
+        if datasets:
+            out[name] = datasets
+    return out
 
 
 def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
@@ -373,31 +400,36 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
         The NB101 file's 500 cells are 292 distinct networks; NB201 GRAF cells are distinct
         up to isomorphism of their pruned graphs.
     """
-    name = space if isinstance(space, str) else space.name
-    if name not in _LOADERS:
+    space = get_space(space)
+    info = space.benchmark_info
+    if info is None:
         raise ValueError(
-            f"no labelled benchmark for space {name!r}; available: {', '.join(_LOADERS)} "
-            "(nb301 and tnb101_macro ship unlabelled architecture lists: see load_archs)"
+            f"no labelled benchmark for space {space.name!r}; available: "
+            f"{', '.join(list_benchmarks())} (nb301 and tnb101_macro ship unlabelled "
+            "architecture lists: see load_archs)"
         )
-    loader, datasets, default_src, noun = _LOADERS[name]
-    dataset = dataset or datasets[0]
-    if dataset not in datasets:
-        raise ValueError(f"unknown {name} {noun} {dataset!r}; known: {', '.join(datasets)}")
-    bench = loader(dataset, source or default_src, target, data_dir)
+    dataset = dataset or info.datasets[0]
+    if dataset not in info.datasets:
+        raise ValueError(f"unknown {space.name} {info.noun} {dataset!r}; known: "
+                         f"{', '.join(info.datasets)}")
+    source = source or info.sources[0]
+    if source not in info.sources:
+        raise ValueError(f"unknown {space.name} source {source!r}; known: "
+                         f"{', '.join(info.sources)}")
+    bench = info.load(space, dataset, source, target, data_dir)
     return bench.deduplicate() if dedup else bench
 
 
-_ARCH_FILES = {"nb301": "archs/archs_nasbench301.json",
-               "tnb101_macro": "archs/archs_transbench101_macro.json"}
-
-
 def load_archs(space: str | SearchSpace, data_dir: str | os.PathLike | None = None) -> list:
-    """Unlabelled architectures of a space (NB301: 11,221; TNB101-macro: 3,256)."""
-    name = space if isinstance(space, str) else space.name
-    if name not in _ARCH_FILES:
-        raise ValueError(f"no architecture list for {name!r}; available: {', '.join(_ARCH_FILES)}")
-    path = data_file(_ARCH_FILES[name], data_dir)
+    """Unlabelled architectures of a space (NB301: 11,221; TNB101-macro: 3,256), read from
+    its :attr:`SearchSpace.archs_file`."""
+    space = get_space(space)
+    if not space.archs_file:
+        known = [n for n in list_spaces() if get_space(n).archs_file]
+        raise ValueError(f"no architecture list for {space.name!r}; available: "
+                         f"{', '.join(known)}")
+    path = data_file(space.archs_file, data_dir)
     blob = read_json(path)
     if not isinstance(blob, dict):
         raise BenchmarkDataError(f"{path}: expected a JSON object index -> architecture")
-    return _parse_all(get_space(name), list(blob.values()), path)
+    return _parse_all(space, list(blob.values()), path)

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import SearchSpace, check_op, op_from_id, rng_for
+from .benchmarks import NB201_DATASETS, TNB101_TASKS, BenchmarkInfo, load_nb201, load_tnb101_micro
 from .errors import InvalidArchitectureError
+from .features import OneHotLayout, cell6_layout
 from .graph import ArchGraph, edge_cell_to_graph
+from .taxonomy import taxonomy
 
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 
@@ -66,6 +69,13 @@ class Cell6Space(SearchSpace):
     #: Edge order of the NASLib tuple, as (src, dst) pairs.
     tuple_edges: ClassVar[tuple[tuple[int, int], ...]]
     arch_type: ClassVar[type[Cell6Arch]]
+    #: ``none`` edges carry no path: paths pass 1 to 3 op nodes.
+    path_lengths = (1, 3)
+
+    def onehot_layout(self) -> OneHotLayout:
+        """The edge-op one-hot of the six edges in NASLib tuple order (NASLib's NB201
+        "adjacency one-hot"): ``6 * len(ops)`` columns, categorical: the 6 op ids."""
+        return cell6_layout(self)
 
     # -- parsing -----------------------------------------------------------------------------
     def _from_ops(self, ops: Sequence[Any], where: str) -> Cell6Arch:
@@ -163,6 +173,18 @@ class NB201Space(Cell6Space):
     ops = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
     arch_type = NB201Arch
     tuple_edges = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+    op_taxonomy = taxonomy({"skip_connect": "skip", "none": "none",
+                            "nor_conv_3x3": ("conv", 3), "nor_conv_1x1": ("conv", 1),
+                            "avg_pool_3x3": ("pool", 3)})
+    benchmark_info = BenchmarkInfo(
+        NB201_DATASETS, ("graf", "zc", "full"), load_nb201, "dataset",
+        files=("nas-bench-suite-zero/zc_nasbench201.json",
+               "nb201-graf/nb201_valid_nets.csv", "nb201-graf/nb201_zc_proxies.csv",
+               "nb201-graf/nb201_ImageNet16-120_valid_nets.csv",
+               "nb201-graf/nb201_ImageNet16-120_zc_proxies.csv",
+               "nb201-graf/hw_cifar10.csv", "nb201-graf/hw_cifar100.csv",
+               "nb201-graf/hw_ImageNet16-120.csv", "nb201-graf/robustness_targets.csv",
+               "nb201-full/nats_bench_test_acc.csv"))
 
     def _from_string(self, text: str) -> NB201Arch:
         where = f"nb201 string {text[:100]!r}"
@@ -244,6 +266,12 @@ class TNB101MicroSpace(Cell6Space):
     ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
     arch_type = TNB101MicroArch
     tuple_edges = EDGES
+    op_taxonomy = taxonomy({"none": "none", "skip_connect": "skip",
+                            "nor_conv_1x1": ("conv", 1), "nor_conv_3x3": ("conv", 3)})
+    benchmark_info = BenchmarkInfo(
+        TNB101_TASKS, ("zc", "graf"), load_tnb101_micro, "task",
+        files=("nas-bench-suite-zero/zc_transbench101_micro.json",
+               "tnb101-micro-graf/tnb101_micro_valid_nets.csv"))
     #: The fixed macro skeleton of the micro space: stem width 64, modules "41414".
     skeleton = "64-41414"
 

@@ -14,15 +14,23 @@ Conventions
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import InvalidArchitectureError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import SearchSpace
+
 INPUT = "input"
 OUTPUT = "output"
+#: Op names that mark the input and output nodes of an :class:`ArchGraph`.
+IO_PREFIXES = (INPUT, OUTPUT)
+#: Ops that never lie on a data path (dropped from edge-labelled cells by ``to_graphs``).
+NO_DATA_OPS = ("none",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,3 +237,76 @@ def edge_cell_to_graph(
             "edge list must be ordered by destination node so that op nodes are topological"
         )
     return ArchGraph(adj, tuple(ops), n_inputs).prune()
+
+
+# -- op labels ----------------------------------------------------------------------------------
+def is_io_op(op: str) -> bool:
+    """True for the input/output node labels (``input``, ``input0``, ``output``, ...)."""
+    return op.startswith(IO_PREFIXES)
+
+
+def data_ops(ops: Iterable[str]) -> tuple[str, ...]:
+    """The ops that can label an inner node of an ArchGraph: ``ops`` without input/output
+    labels and without ``none`` (which carries no data and is dropped by ``to_graphs``)."""
+    return tuple(o for o in ops if not is_io_op(o) and o not in NO_DATA_OPS)
+
+
+def input_names_of(graph: ArchGraph) -> tuple[str, ...]:
+    """Labels of a graph's input nodes: node 0 and the following nodes labelled ``input*``."""
+    names = [graph.ops[0]]
+    for op in graph.ops[1:-1]:
+        if not op.startswith(INPUT):
+            break
+        names.append(op)
+    return tuple(names)
+
+
+# -- graphs of architectures ----------------------------------------------------------------------
+class GraphSet:
+    """A hashable, immutable ``{cell name: ArchGraph}`` (a user's multi-cell architecture)."""
+
+    __slots__ = ("graphs", "_hash")
+
+    def __init__(self, graphs: Mapping[str, ArchGraph]):
+        if not graphs:
+            raise InvalidArchitectureError("an architecture needs at least one graph")
+        for name, g in graphs.items():
+            if not isinstance(name, str) or not isinstance(g, ArchGraph):
+                raise InvalidArchitectureError(
+                    f"a graph dict maps cell names (str) to ArchGraph, got {name!r}: "
+                    f"{type(g).__name__}"
+                )
+        self.graphs = tuple(graphs.items())
+        self._hash = hash(self.graphs)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GraphSet) and self.graphs == other.graphs
+
+
+def graphs_of(space: SearchSpace | None, item: Any) -> dict[str, ArchGraph]:
+    """The named graphs of a parsed item: ``space.to_graphs(arch)``, or the item itself
+    when it already is an :class:`ArchGraph` (named ``"cell"``) or a :class:`GraphSet`."""
+    if isinstance(item, ArchGraph):
+        return {"cell": item}
+    if isinstance(item, GraphSet):
+        return dict(item.graphs)
+    if space is None:
+        raise ValueError("without a search space, inputs must be ArchGraph objects")
+    return space.to_graphs(item)
+
+
+def parse_graph_or_arch(space: SearchSpace | None, x: Any) -> Any:
+    """An :class:`ArchGraph` or :class:`GraphSet` for graph inputs, else ``space.parse(x)``."""
+    if isinstance(x, ArchGraph):
+        return x
+    if isinstance(x, Mapping) and x and all(isinstance(g, ArchGraph) for g in x.values()):
+        return GraphSet(x)
+    if space is None:
+        raise InvalidArchitectureError(
+            f"without a search space, inputs must be ArchGraph objects or dicts of them, got "
+            f"{type(x).__name__}"
+        )
+    return space.parse(x)

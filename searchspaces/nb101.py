@@ -56,8 +56,11 @@ from typing import Any
 import numpy as np
 
 from .base import SearchSpace, as_int, check_op, literal, op_from_id, rng_for
+from .benchmarks import BenchmarkInfo, load_nb101
 from .errors import InvalidArchitectureError
+from .features import OneHotLayout, nb101_layout
 from .graph import INPUT, OUTPUT, ArchGraph
+from .taxonomy import taxonomy
 
 CONV3X3 = "conv3x3-bn-relu"
 CONV1X1 = "conv1x1-bn-relu"
@@ -105,6 +108,17 @@ class NB101Space(SearchSpace):
     #: Op names in NASLib / NAS-Bench-Suite-Zero id order.
     ops = (INPUT, OUTPUT, MAXPOOL3X3, CONV1X1, CONV3X3)
     arch_type = NB101Arch
+    op_taxonomy = taxonomy({INPUT: "io", OUTPUT: "io", MAXPOOL3X3: ("pool", 3),
+                            CONV1X1: ("conv", 1), CONV3X3: ("conv", 3)})
+    #: From the direct input -> output edge (no op) to all 5 inner nodes in a chain.
+    path_lengths = (0, NUM_VERTICES - 2)
+    benchmark_info = BenchmarkInfo(("cifar10",), ("zc",), load_nb101, "dataset",
+                                   files=("nas-bench-suite-zero/zc_nasbench101.json",))
+
+    def onehot_layout(self) -> OneHotLayout:
+        """NASLib's ``encode_adj``: the pruned cell's adjacency padded to 7 nodes and a
+        one-hot of the op of each of the 5 inner nodes (36 columns)."""
+        return nb101_layout(self)
 
     # -- parsing -----------------------------------------------------------------------------
     def _from_string(self, text: str) -> NB101Arch:

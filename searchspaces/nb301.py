@@ -32,7 +32,9 @@ import numpy as np
 
 from .base import SearchSpace, as_int, check_op, literal, op_from_id, rng_for
 from .errors import InvalidArchitectureError
+from .features import DEFAULT_GRAF_GROUPS, GRAFSpaceConfig, OneHotLayout, nb301_layout
 from .graph import INPUT, OUTPUT, ArchGraph
+from .taxonomy import taxonomy
 
 #: The DARTS genotype type (same fields as ``genotypes.Genotype`` of the DARTS code).
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
@@ -98,6 +100,23 @@ class NB301Space(SearchSpace):
     ops = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
            "dil_conv_3x3", "dil_conv_5x5")
     arch_type = NB301Arch
+    op_taxonomy = taxonomy({"max_pool_3x3": ("pool", 3), "avg_pool_3x3": ("pool", 3),
+                            "skip_connect": "skip", "sep_conv_3x3": ("conv", 3),
+                            "sep_conv_5x5": ("conv", 5), "dil_conv_3x3": ("conv", 3),
+                            "dil_conv_5x5": ("conv", 5)})
+    #: A path passes 1 (an op feeding the output) to 4 op nodes (through nodes 2..5).
+    path_lengths = (1, 4)
+    archs_file = "archs/archs_nasbench301.json"
+
+    def onehot_layout(self) -> OneHotLayout:
+        """Per cell, NASLib's DARTS adjacency encoding made one-hot (70 columns per cell)."""
+        return nb301_layout(self)
+
+    def graf_config(self) -> GRAFSpaceConfig:
+        """The paper's groups without ``min_path_len``: every op node feeds the output, so
+        the shortest path is always one op."""
+        groups = tuple(g for g in DEFAULT_GRAF_GROUPS if g != "min_path_len")
+        return GRAFSpaceConfig(groups, no_path_value=self.path_lengths[1] + 1)
 
     # -- parsing -----------------------------------------------------------------------------
     def parse(self, x: Any) -> NB301Arch:

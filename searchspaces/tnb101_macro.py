@@ -36,7 +36,9 @@ from typing import Any
 
 from .base import SearchSpace, as_int, rng_for
 from .errors import InvalidArchitectureError
+from .features import GRAFSpaceConfig, OneHotLayout, tnb101_macro_layout
 from .graph import INPUT, OUTPUT, ArchGraph
+from .taxonomy import taxonomy
 
 #: Op name per code (index = code; 0 is the padding of NASLib's length-6 tuples).
 MACRO_OPS: tuple[str, ...] = ("none", "basic", "basic_widen", "basic_down", "basic_down_widen")
@@ -144,6 +146,27 @@ class TNB101MacroSpace(SearchSpace):
     name = "tnb101_macro"
     ops = MACRO_OPS
     arch_type = TNB101MacroArch
+    #: Residual blocks are neither a single conv nor a pool: kind ``other``.
+    op_taxonomy = taxonomy({"none": "none", **{op: "other" for op in MACRO_OPS[1:]}})
+    #: A chain of 4 to 6 modules.
+    path_lengths = (4, 6)
+    archs_file = "archs/archs_transbench101_macro.json"
+
+    def onehot_layout(self) -> OneHotLayout:
+        """One-hot of the block code at each of the 6 positions (``missing`` for shorter
+        networks): 30 columns, categorical: the 6 codes."""
+        return tnb101_macro_layout(self)
+
+    def graf_config(self) -> GRAFSpaceConfig:
+        """The paper counts module types and tracks how often the channels were doubled
+        (``channel``) and the resolution halved (``stride``) up to each of the 6 positions."""
+        return GRAFSpaceConfig(
+            ("op_count", "pos_state"), no_path_value=self.path_lengths[1] + 1,
+            op_attributes={"basic": {"channel": 0, "stride": 0},
+                           "basic_widen": {"channel": 1, "stride": 0},
+                           "basic_down": {"channel": 0, "stride": 1},
+                           "basic_down_widen": {"channel": 1, "stride": 1}},
+            n_positions=6)
 
     # -- parsing -----------------------------------------------------------------------------
     def _from_string(self, text: str) -> TNB101MacroArch:
