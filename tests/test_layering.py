@@ -14,6 +14,7 @@ PACKAGES = ("searchspaces", "encoders", "graphfeatures", "zerocost", "predictors
 ALLOWED = {
     "searchspaces": set(),
     "encoders": {"searchspaces"},
+    # GRAF is one more encoder: GRAFEncoder derives from encoders.base.ArchEncoder
     "graphfeatures": {"searchspaces", "encoders"},
     "zerocost": {"searchspaces"},
     "predictors": set(),
