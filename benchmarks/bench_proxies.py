@@ -35,9 +35,8 @@ import pandas as pd
 import torch
 from nasperf.searchspaces import get_space, load_benchmark
 from nasperf.zerocost import compute_proxies, get_proxy, list_proxies
+from nasperf.zerocost.tools import seeded_model
 from scipy.stats import spearmanr
-
-from nasperf._utils import torch_seed
 
 log = logging.getLogger("bench_proxies")
 DETERMINISTIC = ["params", "flops", "synflow"]
@@ -59,8 +58,7 @@ def _append(path: Path, row: dict) -> None:
 
 
 def _model(space, arch_str: str, seed: int) -> torch.nn.Module:
-    with torch_seed(seed):
-        return space.to_model(space.parse(arch_str))
+    return seeded_model(space, space.parse(arch_str), seed)
 
 
 def _rho(a, b) -> tuple[float, int]:
