@@ -76,7 +76,8 @@ def run_benchmark(
         Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
     out : path, optional
         Directory for ``results.csv``, ``results.json``, plots and the feature cache.
-        Rows already in ``results.csv`` are not run again.
+        Rows already in ``results.csv`` are not run again. Without matplotlib (the
+        ``plots`` extra) the plot is skipped with a logged warning.
     dedup : bool
         Merge architectures that build the same network before splitting
         (:meth:`searchspaces.Benchmark.deduplicate`).
@@ -152,7 +153,10 @@ def run_benchmark(
         (out / "results.json").write_text(json.dumps(df.to_dict("records"), indent=1))
         from .plots import plot_metric_vs_train_size
 
-        plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+        try:
+            plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+        except ImportError as exc:  # matplotlib is optional: the tables are written anyway
+            log.warning("no plot: %s", exc)
     return df
 
 

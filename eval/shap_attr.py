@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nasperf._utils import import_optional
+
 log = logging.getLogger(__name__)
 
 #: Zero-cost proxy names of NAS-Bench-Suite-Zero / GRAF (grouped as "zc" by default).
@@ -303,26 +305,25 @@ def shap_attributions(
 
 # -- plots -----------------------------------------------------------------------------------------
 def _new_figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A stand-alone matplotlib ``Figure`` (object API: no pyplot state, no backend choice).
 
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
+    Raises ``ImportError`` naming ``pip install 'nasperf[plots]'`` without matplotlib."""
+    figure = import_optional("matplotlib.figure", "plots", "plotting")
+    return figure.Figure(figsize=(width, height))
 
 
 def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
                  title: str | None = None) -> Path:
     """Beeswarm of the ``max_display`` most important features, written as a PNG.
 
-    Drawn on a stand-alone Agg figure (no pyplot state is touched). Returns the path.
+    Drawn on a stand-alone figure (no pyplot state is touched). Returns the path. Needs
+    matplotlib and shap (``pip install 'nasperf[shap]'``).
     """
-    import shap
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     shown = min(max_display, len(result.feature_names))
     fig = _new_figure(8, 0.4 * shown + 1.5)
+    shap = import_optional("shap", "shap", "plot_summary")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     ax = fig.add_subplot(1, 1, 1)
     shap.plots.beeswarm(result.to_explanation(), max_display=max_display, ax=ax, show=False,
                         plot_size=None)
@@ -334,7 +335,9 @@ def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
 
 def plot_bar(result: ShapResult, path: str | Path, max_display: int = 20,
              title: str | None = None) -> Path:
-    """Bar charts of mean ``|SHAP|``: per feature (top ``max_display``) and per group. PNG."""
+    """Bar charts of mean ``|SHAP|``: per feature (top ``max_display``) and per group. PNG.
+
+    Returns the path. Needs matplotlib (``pip install 'nasperf[plots]'``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     feats = result.mean_abs().iloc[:max_display][::-1]
