@@ -1,4 +1,9 @@
-"""Plots of benchmark results (matplotlib, Agg backend: files only, no display)."""
+"""Plots of benchmark results, written as files.
+
+Drawn with matplotlib's object API on stand-alone ``Figure`` objects: no pyplot state and no
+backend choice is touched, so plotting works the same in scripts, notebooks and servers.
+matplotlib is optional (``pip install 'nasperf[plots]'``).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,32 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasperf._utils import import_optional
+
 
 def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
                               metric: str = "kendall_tau",
                               lines: Sequence[str] = ("features", "predictor")) -> Path:
     """One line per ``lines`` group (default features, predictor): mean of ``metric`` over
     seeds against the train size (log scale), with a band of ± one standard deviation.
-    Writes a PNG."""
-    import matplotlib
+    Writes a PNG and returns its path.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed (``pip install 'nasperf[plots]'``).
+    """
+    figure = import_optional("matplotlib.figure", "plots", "plotting")
+    colormaps = import_optional("matplotlib", "plots", "plotting").colormaps
 
     lines = list(lines)
     g = df.groupby([*lines, "train_size"])[metric].agg(["mean", "std"])
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=120)
+    fig = figure.Figure(figsize=(6.5, 4.2), dpi=120)
+    ax = fig.subplots()
     levels = list(range(len(lines)))
     groups = list(g.groupby(level=levels))
     if len(groups) > 10:  # the default cycle repeats after 10 colours
-        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors[:len(groups)])
+        ax.set_prop_cycle(color=colormaps["tab20"].colors[:len(groups)])
     for key, sub in groups:
         sub = sub.droplevel(levels).sort_index()
         x, m, s = sub.index.to_numpy(), sub["mean"].to_numpy(), sub["std"].fillna(0).to_numpy()
@@ -44,5 +56,4 @@ def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
     return path

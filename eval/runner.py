@@ -11,7 +11,6 @@ interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -81,7 +80,8 @@ def run_benchmark(
         Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
     out : path, optional
         Directory for ``results.csv``, ``results.json``, plots and the feature cache.
-        Rows already in ``results.csv`` are not run again.
+        Rows already in ``results.csv`` are not run again. Without matplotlib (the
+        ``plots`` extra) the plot is skipped with a logged warning.
     dedup : bool
         Merge architectures that build the same network before splitting
         (:meth:`searchspaces.Benchmark.deduplicate`).
@@ -162,7 +162,10 @@ def run_benchmark(
         (out / "results.json").write_text(json.dumps(df.to_dict("records"), indent=1))
         from .plots import plot_metric_vs_train_size
 
-        plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+        try:
+            plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+        except ImportError as exc:  # matplotlib is optional: the tables are written anyway
+            log.warning("no plot: %s", exc)
     return df
 
 
@@ -184,47 +187,3 @@ def summarise(df: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
     from .summary import summary_table
 
     return summary_table(df, metric).set_index(["features", "predictor"]).drop(columns="seeds")
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-def _csv_list(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-#: The README's main job: the toolkit's best configuration, a small grid.
-DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
-                predictors="auto", train_sizes="32,128,1024", seeds=3)
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("benchmark", help="run the predictor benchmark grid",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--space", default=DEFAULTS["space"])
-    p.add_argument("--dataset", default=DEFAULTS["dataset"])
-    p.add_argument("--source", default=None, help="benchmark source (graf, zc, full)")
-    p.add_argument("--target", default="val_accuracy")
-    p.add_argument("--features", default=DEFAULTS["features"],
-                   help="comma-separated feature sets; join families with + (graf+zc)")
-    p.add_argument("--predictors", default=DEFAULTS["predictors"])
-    p.add_argument("--train-sizes", default=DEFAULTS["train_sizes"])
-    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"])
-    p.add_argument("--test", default="rest", help="'rest' or a number of test architectures")
-    p.add_argument("--out", default="results")
-    p.add_argument("--dedup", action="store_true",
-                   help="merge architectures that build the same network before splitting")
-    p.add_argument("--data-dir", default=None)
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    df = run_benchmark(
-        args.space, args.dataset, features=_csv_list(args.features),
-        predictors=_csv_list(args.predictors),
-        train_sizes=[int(n) for n in _csv_list(args.train_sizes)], seeds=args.seeds,
-        test=args.test if args.test == "rest" else int(args.test), out=args.out,
-        source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} {args.dataset}:")
-        print(summarise(df).to_string())
-    print(f"\nresults: {Path(args.out) / 'results.csv'}, plots: {args.out}/*.png")
-    return 0

@@ -23,7 +23,6 @@ The importance of a group is the mean over rows of ``|sum of its features' SHAP 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from nasperf._utils import import_optional
 
 log = logging.getLogger(__name__)
 
@@ -346,26 +347,25 @@ def shap_attributions(
 
 # -- plots -----------------------------------------------------------------------------------------
 def _new_figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A stand-alone matplotlib ``Figure`` (object API: no pyplot state, no backend choice).
 
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
+    Raises ``ImportError`` naming ``pip install 'nasperf[plots]'`` without matplotlib."""
+    figure = import_optional("matplotlib.figure", "plots", "plotting")
+    return figure.Figure(figsize=(width, height))
 
 
 def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
                  title: str | None = None) -> Path:
     """Beeswarm of the ``max_display`` most important features, written as a PNG.
 
-    Drawn on a stand-alone Agg figure (no pyplot state is touched). Returns the path.
+    Drawn on a stand-alone figure (no pyplot state is touched). Returns the path. Needs
+    matplotlib and shap (``pip install 'nasperf[shap]'``).
     """
-    import shap
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     shown = min(max_display, len(result.feature_names))
     fig = _new_figure(8, 0.4 * shown + 1.5)
+    shap = import_optional("shap", "shap", "plot_summary")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     ax = fig.add_subplot(1, 1, 1)
     shap.plots.beeswarm(result.to_explanation(), max_display=max_display, ax=ax, show=False,
                         plot_size=None)
@@ -377,7 +377,9 @@ def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
 
 def plot_bar(result: ShapResult, path: str | Path, max_display: int = 20,
              title: str | None = None) -> Path:
-    """Bar charts of mean ``|SHAP|``: per feature (top ``max_display``) and per group. PNG."""
+    """Bar charts of mean ``|SHAP|``: per feature (top ``max_display``) and per group. PNG.
+
+    Returns the path. Needs matplotlib (``pip install 'nasperf[plots]'``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     feats = result.mean_abs().iloc[:max_display][::-1]
@@ -395,81 +397,3 @@ def plot_bar(result: ShapResult, path: str | Path, max_display: int = 20,
     fig.tight_layout()
     fig.savefig(path, dpi=150, bbox_inches="tight")
     return path
-
-
-# -- command line ----------------------------------------------------------------------------------
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``shap`` subcommand to an ``argparse`` subparsers object."""
-    p = subparsers.add_parser(
-        "shap", help="SHAP attributions of a predictor trained on a benchmark",
-        description="Train a predictor on a random subset of a benchmark, explain its "
-                    "predictions on the other architectures with SHAP, write summary and bar "
-                    "plots and print per-feature and per-group importance.")
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--dataset", default="cifar10")
-    p.add_argument("--source", default=None, help="benchmark source (load_benchmark)")
-    p.add_argument("--target", default=None)
-    p.add_argument("--features", default="zc",
-                   help="feature families joined by '+' or ',' (eval.features), e.g. graf+zc")
-    p.add_argument("--predictor", default="lightgbm", help="nasperf.predictors.get_predictor name")
-    p.add_argument("--train-size", type=int, default=1024)
-    p.add_argument("--explain-size", type=int, default=1000,
-                   help="test architectures explained (random subset)")
-    p.add_argument("--background", type=int, default=100)
-    p.add_argument("--max-display", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--cache-dir", default=None, help="feature cache directory")
-    p.add_argument("--out", default=".", help="directory for the PNG files")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace, bench: Any = None) -> int:
-    """Run ``nasperf shap``. ``bench`` replaces ``load_benchmark(...)`` (tests)."""
-    from nasperf.predictors import get_predictor
-
-    from .features import build_features
-    from .metrics import kendall_tau
-
-    if bench is None:
-        from nasperf.searchspaces import load_benchmark
-
-        kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
-                                    ("data_dir", args.data_dir)) if v is not None}
-        bench = load_benchmark(args.space, args.dataset, **kwargs)
-    families = [f for f in re.split(r"[+,]", args.features) if f]
-    X, names, groups = build_features(bench, families, cache_dir=args.cache_dir)
-    y = np.asarray(bench.y, dtype=float)
-    labelled = np.flatnonzero(~np.isnan(y))
-    if args.train_size >= labelled.size:
-        raise ValueError(f"--train-size {args.train_size} leaves no test architecture of "
-                         f"{labelled.size} labelled")
-    rng = np.random.default_rng(args.seed)
-    perm = rng.permutation(labelled)
-    train, test = perm[: args.train_size], perm[args.train_size:]
-    model = get_predictor(args.predictor, random_state=args.seed).fit(X[train], y[train])
-    tau = kendall_tau(y[test], model.predict(X[test]))
-    result = shap_attributions(model, X[test], names, groups=groups,
-                               background=args.background, max_rows=args.explain_size,
-                               random_state=args.seed)
-    tag = f"{args.space}_{args.dataset}_{'+'.join(families)}_{args.predictor}"
-    title = (f"{args.predictor} on {'+'.join(families)}, {args.space} {args.dataset}, "
-             f"train {args.train_size}")
-    out = Path(args.out)
-    summary = plot_summary(result, out / f"shap_summary_{tag}.png", args.max_display, title)
-    bar = plot_bar(result, out / f"shap_bar_{tag}.png", args.max_display, title)
-    print(f"# {title}: test Kendall tau {tau:.3f} on {test.size}; SHAP ({result.explainer}) "
-          f"on {len(result.values)} test architectures")
-    with pd.option_context("display.width", 120, "display.max_rows", 200):
-        def fmt(v: float) -> str:
-            return f"{v:.4f}"
-
-        print("\n## Feature groups\n" + result.group_importance().to_string(float_format=fmt))
-        if len(groups) > len(families):  # some family has groups inside: also per family
-            per_family = result.group_importance({f: groups[f] for f in families})
-            print("\n## Feature families\n" + per_family.to_string(float_format=fmt))
-        print(f"\n## Top {args.max_display} features\n" + result.mean_abs()
-              .iloc[: args.max_display].to_string(float_format=fmt))
-    print(f"\nwrote {summary}\nwrote {bar}")
-    return 0

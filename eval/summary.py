@@ -6,14 +6,11 @@ Every table of ``docs/results.md`` is printed by this command from the rows that
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from .tables import markdown_table
 
 #: Columns a results table can be grouped by (rows of the printed table).
 GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor")
@@ -79,45 +76,3 @@ def read_results(paths: Sequence[str | Path]) -> pd.DataFrame:
             raise FileNotFoundError(f"no results file {p}")
         frames.append(pd.read_csv(p))
     return pd.concat(frames, ignore_index=True)
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("summary", help="markdown table of mean ± std from results.csv files")
-    p.add_argument("results", nargs="+", help="results.csv files or the directories holding them")
-    p.add_argument("--metric", default="kendall_tau")
-    p.add_argument("--seeds", type=int, default=None,
-                   help="only seeds 0..N-1 (rows of other seeds are left out)")
-    p.add_argument("--only", action="append", default=[], metavar="COLUMN=VALUE",
-                   help="keep rows whose COLUMN equals VALUE (repeatable), e.g. "
-                   "--only features=graf_all+zc")
-    p.add_argument("--rows", default="features,predictor",
-                   help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
-    p.add_argument("--counts", default=None, metavar="COLUMN",
-                   help="print how often each value of COLUMN occurs per train size instead "
-                   "of the metric (e.g. --counts chosen: the candidate `auto` picked)")
-    p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
-                   "one line per row of the table")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    frame = read_results(args.results)
-    if args.seeds is not None:
-        frame = frame[frame["seed"] < args.seeds]
-    for cond in args.only:
-        col, sep, value = cond.partition("=")
-        if not sep or col not in frame.columns:
-            raise ValueError(f"--only {cond!r}: expected COLUMN=VALUE with a column among "
-                             f"{list(frame.columns)}")
-        frame = frame[frame[col].astype(str) == value]
-    if args.counts:
-        print(markdown_table(count_table(frame, args.counts, rows)))
-        return 0
-    table = summary_table(frame, args.metric, rows)
-    print(markdown_table(table))
-    if args.plot:
-        from .plots import plot_metric_vs_train_size
-
-        plot_metric_vs_train_size(frame, args.plot, args.metric, lines=rows)
-    return 0

@@ -1,8 +1,32 @@
 """The variants benchmark: label-free neighbour features and a run on a toy benchmark."""
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-from nasperf.eval.bench_variants import VARIANTS, hamming1_neighbours, neighbour_mean, run_variants
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name: str):
+    """Import ``benchmarks/<name>.py`` as running it by path would (its folder first on
+    ``sys.path``, for ``_common``)."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return module
+
+
+bench_variants = load_script("bench_variants")
+VARIANTS, run_variants = bench_variants.VARIANTS, bench_variants.run_variants
+hamming1_neighbours = bench_variants.hamming1_neighbours
+neighbour_mean = bench_variants.neighbour_mean
 
 
 def test_hamming1_neighbours_by_hand():

@@ -13,15 +13,14 @@ from nasperf.eval.bias import (
     PAPER_TABLE4,
     QUANTITY_DOCS,
     BiasCorrector,
-    add_parser,
     bias_metrics,
     compute_quantities,
     corr_rows,
     correction_table,
     default_c_grid,
     op_kind,
-    run,
 )
+from nasperf.eval.cli.bias import add_parser, run
 from nasperf.eval.metrics import kendall_tau, pearson, spearman
 from nasperf.searchspaces import get_space
 from sklearn.base import clone

@@ -96,7 +96,7 @@ def test_model_forward_and_params(channels, cells, nc):
 
 def test_model_params_match_benchmark(data_dir):
     blob = json.loads((data_dir / "nas-bench-suite-zero" / "zc_nasbench201.json").read_text())
-    n = 0  # every cell of every file is checked by `python -m eval.verify_spaces`
+    n = 0  # every cell of every file is checked by `python benchmarks/verify_spaces.py`
     for ds, nc in (("cifar10", 10), ("cifar100", 100), ("ImageNet16-120", 120)):
         keys = sorted(blob[ds])
         keys = keys if ds == "cifar10" else random.Random(0).sample(keys, 60)

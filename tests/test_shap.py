@@ -10,14 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from nasperf.eval.cli.shap import add_parser, run
 from nasperf.eval.shap_attr import (
     ShapResult,
-    add_parser,
     default_feature_group,
     find_tree_model,
     plot_bar,
     plot_summary,
-    run,
     shap_attributions,
 )
 from sklearn.ensemble import RandomForestRegressor

@@ -512,7 +512,7 @@ def test_micro_params_match_zc_json_sample(data_dir, task):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["class_scene", "class_object"])
 def test_micro_params_match_zc_json_many(data_dir, task):
-    # every cell is checked by `python -m eval.verify_spaces` (docs/spaces.md)
+    # every cell is checked by `python benchmarks/verify_spaces.py` (docs/spaces.md)
     records = _zc_micro(data_dir)[task]
     _check_params(records, random.Random(1).sample(sorted(records), 150), task)
 

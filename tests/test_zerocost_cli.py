@@ -1,4 +1,4 @@
-"""The ``nasperf proxies`` subcommand (zerocost.cli)."""
+"""The ``nasperf proxies`` command (nasperf.eval.cli.proxies) and nasperf.zerocost.tools."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from nasperf.zerocost import cli
+from nasperf.eval.cli import proxies as cli
 
 SMALL = '{"channels": 4, "cells_per_stage": 1}'
 
@@ -70,9 +70,57 @@ def test_errors_exit_2(capsys):
 
 def test_python_dash_m_entry_point():
     proc = subprocess.run(
-        [sys.executable, "-m", "nasperf.zerocost.cli", "--space", "nb201", "--arch",
+        [sys.executable, "-m", "nasperf.eval.cli", "proxies", "--space", "nb201", "--arch",
          "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
          "--proxies", "params,flops", "--json"],
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) == {"params", "flops"}
+
+
+# -- nasperf.zerocost.tools ------------------------------------------------------------------------
+def test_seeded_model_is_the_manual_seed_stream_and_keeps_the_callers_rng():
+    import torch
+    from nasperf.searchspaces import get_space
+    from nasperf.zerocost.tools import seeded_model
+
+    space = get_space("nb201")
+    arch = space.parse("(0, 2, 3, 2, 3, 1)")
+    kw = {"channels": 4, "cells_per_stage": 1}
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    model = seeded_model(space, arch, 7, kw)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's stream is untouched
+    torch.manual_seed(7)
+    reference = space.to_model(arch, **kw)
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_load_factory_batch_and_table(tmp_path):
+    import numpy as np
+    import torch
+    from nasperf.zerocost import compute_proxies
+    from nasperf.zerocost.tools import format_table, load_batch, load_factory
+
+    model = load_factory("torch.nn:Linear", {"in_features": 6, "out_features": 3})
+    assert isinstance(model, torch.nn.Linear) and model.out_features == 3
+    with pytest.raises(ValueError, match="package.module:factory"):
+        load_factory("torch.nn.Linear")
+    with pytest.raises(ValueError, match="has no attribute"):
+        load_factory("torch.nn:NoSuchLayer")
+    with pytest.raises(ValueError, match="not a torch.nn.Module"):
+        load_factory("math:pi")
+    assert load_batch(None) is None
+    np.savez(tmp_path / "b.npz", x=np.ones((4, 6), np.float32), y=np.arange(4) % 3)
+    x, y = load_batch(tmp_path / "b.npz")
+    assert x.shape == (4, 6) and y.tolist() == [0, 1, 2, 0]
+    np.savez(tmp_path / "noxy.npz", z=np.ones(3))
+    with pytest.raises(ValueError, match="needs an array 'x'"):
+        load_batch(tmp_path / "noxy.npz")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_batch(tmp_path / "missing.npz")
+    res = compute_proxies(model, (x, y), ["params"], return_details=True)
+    lines = format_table(res).splitlines()
+    assert lines[0].split() == ["proxy", "score", "seconds", "better", "mode", "note"]
+    assert lines[1].split()[:2] == ["params", f"{21 / 1e6:.6g}"]

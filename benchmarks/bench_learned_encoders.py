@@ -13,7 +13,10 @@ Pretrains both encoders on the 15,625 NB201 cells (no labels), encodes the 9,445
 
 Usage (from the repository root)::
 
-    python -m eval.bench_learned_encoders --out /tmp/bench/learned_encoders.json
+    python benchmarks/bench_learned_encoders.py --out /tmp/bench/learned_encoders.json
+
+``--n-cells`` and ``--n-pretrain`` restrict the run to the first cells of the benchmark and
+of the space (a quick check); by default everything runs.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from _common import first_cells, int_list, str_list
 from scipy.stats import kendalltau
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -115,6 +119,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=1,
                    help="torch.set_num_threads (1 is fastest on a shared CPU; 0 = torch default)")
     p.add_argument("--cache-dir", default=None, help="encoder checkpoint cache")
+    p.add_argument("--n-cells", type=int, default=None,
+                   help="only the first N benchmark cells (default: all)")
+    p.add_argument("--n-pretrain", type=int, default=None,
+                   help="pretrain on the first N cells of the space (default: all)")
     p.add_argument("--out", default=None, help="write all numbers to this JSON file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -124,9 +132,11 @@ def main(argv: list[str] | None = None) -> dict:
 
         torch.set_num_threads(args.threads)
 
-    bench = load_benchmark("nb201", "cifar10", source="graf", data_dir=args.data_dir)
+    bench = first_cells(load_benchmark("nb201", "cifar10", source="graf",
+                                       data_dir=args.data_dir), args.n_cells)
     archs, y = bench.archs, np.asarray(bench.y, float)
     space = bench.space
+    unlabeled = None if args.n_pretrain is None else space.enumerate()[:args.n_pretrain]
     log.info("%d cells, target %s", len(archs), bench.target)
 
     encoders = {
@@ -140,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
     reports = {}
     for name, enc in encoders.items():
         t0 = time.perf_counter()
-        enc.fit()
+        enc.fit(unlabeled=unlabeled)
         fit_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         features[name] = enc.transform(archs)
@@ -148,8 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
                          "transform_seconds": time.perf_counter() - t0,
                          "checkpoint": str(enc.checkpoint_path_)}
 
-    sizes = [int(s) for s in args.train_sizes.split(",")]
-    taus = kendall_table(features, y, sizes, args.seeds, args.regressors.split(","))
+    sizes = int_list(args.train_sizes)
+    taus = kendall_table(features, y, sizes, args.seeds, str_list(args.regressors))
     smooth = {name: smoothness(X, y) for name, X in features.items()}
     result = {"reports": reports, "kendall_tau": taus, "smoothness": smooth,
               "n_cells": len(archs), "args": vars(args)}

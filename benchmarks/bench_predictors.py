@@ -4,7 +4,10 @@ Kendall tau on all non-training architectures, 5 random training draws per train
 coverage of the 68 % / 95 % intervals for predictors with uncertainty, fit + predict time.
 Resumable (rows are appended to ``<out>/<benchmark>/results.csv``)::
 
-    python -m eval.bench_predictors --out results/predictors --doc docs/predictors.md
+    python benchmarks/bench_predictors.py --out results/predictors --doc docs/predictors.md
+
+``--benchmarks`` and ``--train-sizes`` restrict the run (a quick check); by default every
+benchmark of :data:`BENCHMARKS` runs with its own train sizes.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from _common import int_list, str_list
+from nasperf.eval.runner import run_benchmark
+from nasperf.eval.tables import markdown_table
 from nasperf.predictors import list_predictors
 from nasperf.searchspaces import load_benchmark
-
-from .runner import run_benchmark
-from .tables import markdown_table
 
 #: (space, dataset, source, dedup, train sizes)
 BENCHMARKS = [
@@ -28,6 +31,11 @@ BENCHMARKS = [
     ("tnb101_micro", "class_scene", "zc", True, (10, 32, 128)),
 ]
 FEATURES = "onehot+zc"
+
+
+def benchmark_name(space: str, dataset: str) -> str:
+    """The name of a benchmark of :data:`BENCHMARKS` (``--benchmarks``, output folder)."""
+    return f"{space}_{dataset}"
 
 
 def tables(df: pd.DataFrame) -> str:
@@ -58,21 +66,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--predictors", default=",".join(list_predictors()))
     p.add_argument("--data-dir", default=None)
+    names = [benchmark_name(b[0], b[1]) for b in BENCHMARKS]
+    p.add_argument("--benchmarks", default=",".join(names),
+                   help="comma-separated, among (default: all) " + ", ".join(names))
+    p.add_argument("--train-sizes", default=None,
+                   help="comma-separated train sizes for every benchmark (default: each "
+                   "benchmark's own)")
     args = p.parse_args(argv)
+    chosen = str_list(args.benchmarks)
+    unknown = [b for b in chosen if b not in names]
+    if unknown:
+        p.error(f"unknown benchmarks {unknown}; known: {', '.join(names)}")
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
     sections = []
     for space, ds, source, dedup, sizes in BENCHMARKS:
+        if benchmark_name(space, ds) not in chosen:
+            continue
+        sizes = int_list(args.train_sizes) if args.train_sizes else sizes
         bench = load_benchmark(space, ds, data_dir=args.data_dir, source=source, dedup=dedup)
-        df = run_benchmark(space, features=[FEATURES], predictors=args.predictors.split(","),
+        df = run_benchmark(space, features=[FEATURES], predictors=str_list(args.predictors),
                            train_sizes=sizes, seeds=args.seeds,
-                           out=Path(args.out) / f"{space}_{ds}", bench=bench)
+                           out=Path(args.out) / benchmark_name(space, ds), bench=bench)
         note = f", deduplicated to {len(bench)} distinct networks" if dedup else ""
         sections.append(f"## {space} {ds} ({source}{note})\n\n{tables(df)}")
         print(sections[-1], flush=True)
     if args.doc:
         Path(args.doc).write_text(
-            "# Predictors\n\nProduced by `python -m eval.bench_predictors --out "
+            "# Predictors\n\nProduced by `python benchmarks/bench_predictors.py --out "
             "results/predictors --doc docs/predictors.md`. Features: one-hot encoding + the "
             "benchmark's precomputed zero-cost proxies; test set: every non-training "
             "architecture; 5 random training draws.\n\n" + "\n\n".join(sections) + "\n")

@@ -13,11 +13,13 @@ ArchGraph-based definitions of :class:`nasperf.graphfeatures.GRAFEncoder` change
 
 Run from the repository root::
 
-    python -m eval.bench_encoders --out docs
+    python benchmarks/bench_encoders.py --out docs
 
 Writes ``encoders_benchmark.csv`` (one row per feature set, train size and seed),
 ``encoders_timing.csv`` and ``encoders_benchmark.md`` (tables) into ``--out``. Each timing
 runs in a fresh Python process (``--time-one``), so memoised graphs do not flatter it.
+``--features`` and ``--n-cells`` restrict the run to some feature sets and to the first cells
+(a quick check); by default everything runs.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import first_cells, int_list
 from nasperf.encoders import OneHotEncoder, PathEncoder
 from nasperf.eval.metrics import kendall_tau
 from nasperf.eval.runner import split
@@ -97,6 +100,10 @@ def paper_nb201_matrix(archs: Sequence) -> np.ndarray:
 
 
 # -- benchmark ------------------------------------------------------------------------------------
+#: The reference feature set computed by :func:`paper_nb201_matrix` (NB201 only).
+PAPER = "GRAF (paper, NB201)"
+
+
 def encoders() -> dict[str, Callable[[str], object]]:
     """Feature-set name -> factory(space) of the encoder."""
     return {
@@ -107,13 +114,26 @@ def encoders() -> dict[str, Callable[[str], object]]:
     }
 
 
+def _check_features(names: Sequence[str] | None, allowed: Sequence[str]) -> list[str]:
+    names = list(allowed) if names is None else list(names)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(f"unknown feature sets {unknown}; known: {list(allowed)}")
+    return names
+
+
 def evaluate(train_sizes: Sequence[int], seeds: Sequence[int], n_jobs: int,
-             data_dir: str | None) -> pd.DataFrame:
-    bench = load_benchmark("nb201", "cifar10", source="graf", data_dir=data_dir)
-    y = bench.y
-    features = {name: make("nb201").fit_transform(bench.archs)
-                for name, make in encoders().items()}
-    features["GRAF (paper, NB201)"] = paper_nb201_matrix(bench.archs)
+             data_dir: str | None, features: Sequence[str] | None = None,
+             n_cells: int | None = None) -> pd.DataFrame:
+    """Kendall tau rows of every feature set (default: all of :func:`encoders` and
+    :data:`PAPER`) on the GRAF cells (default: all; else the first ``n_cells``)."""
+    names = _check_features(features, [*encoders(), PAPER])
+    bench = first_cells(load_benchmark("nb201", "cifar10", source="graf", data_dir=data_dir),
+                        n_cells)
+    archs, y = bench.archs, bench.y
+    makers = encoders()
+    features = {name: (paper_nb201_matrix(archs) if name == PAPER
+                       else makers[name]("nb201").fit_transform(archs)) for name in names}
     rows = []
     for name, x in features.items():
         for n_train, seed in itertools.product(train_sizes, seeds):
@@ -127,10 +147,12 @@ def evaluate(train_sizes: Sequence[int], seeds: Sequence[int], n_jobs: int,
     return pd.DataFrame(rows)
 
 
-def time_one(space: str, name: str, data_dir: str | None) -> dict:
-    """Seconds of ``fit_transform`` of one encoder on all archs of ``space``: the first call
-    (cold: nothing memoised in this process) and a second call on a fresh clone (warm)."""
+def time_one(space: str, name: str, data_dir: str | None, n_cells: int | None = None) -> dict:
+    """Seconds of ``fit_transform`` of one encoder on all archs of ``space`` (or the first
+    ``n_cells``): the first call (cold: nothing memoised in this process) and a second call
+    on a fresh clone (warm)."""
     items = get_space("nb201").enumerate() if space == "nb201" else load_archs(space, data_dir)
+    items = list(items)[:n_cells]
     enc = encoders()[name](space)
     row = {"space": space, "n_archs": len(items), "features": name}
     for run in ("cold", "warm"):
@@ -142,14 +164,19 @@ def time_one(space: str, name: str, data_dir: str | None) -> dict:
     return row
 
 
-def time_encoders(data_dir: str | None) -> pd.DataFrame:
-    """:func:`time_one` for every encoder on NB201 (15,625) and NB301 (11,221), each in a
-    fresh Python process so that no graph is memoised from an earlier run."""
+def time_encoders(data_dir: str | None, features: Sequence[str] | None = None,
+                  n_cells: int | None = None) -> pd.DataFrame:
+    """:func:`time_one` for every encoder (or those in ``features``) on NB201 (15,625) and
+    NB301 (11,221), each in a fresh Python process so that no graph is memoised from an
+    earlier run."""
+    names = [n for n in _check_features(features, [*encoders(), PAPER]) if n != PAPER]
     rows = []
-    for space, name in itertools.product(("nb201", "nb301"), encoders()):
-        cmd = [sys.executable, "-m", "nasperf.eval.bench_encoders", "--time-one", space, name]
+    for space, name in itertools.product(("nb201", "nb301"), names):
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--time-one", space, name]
         if data_dir is not None:
             cmd += ["--data-dir", data_dir]
+        if n_cells is not None:
+            cmd += ["--n-cells", str(n_cells)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         log.info("%s %s: %.1f s cold", space, name, rows[-1]["cold_wall_s"])
@@ -189,11 +216,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-timing", action="store_true", help="skip the encoding timing")
     parser.add_argument("--no-eval", action="store_true",
                         help="reuse encoders_benchmark.csv in --out instead of re-running")
+    parser.add_argument("--features", nargs="+", default=None, metavar="NAME",
+                        help="feature sets, each one argument (default: all of "
+                        + "; ".join([*encoders(), PAPER]) + ")")
+    parser.add_argument("--n-cells", type=int, default=None,
+                        help="only the first N cells (evaluation and timing; default: all)")
     parser.add_argument("--time-one", nargs=2, metavar=("SPACE", "FEATURES"),
                         help=argparse.SUPPRESS)  # internal: one timing, JSON on stdout
     args = parser.parse_args(argv)
     if args.time_one:
-        print(json.dumps(time_one(*args.time_one, args.data_dir)))
+        print(json.dumps(time_one(*args.time_one, args.data_dir, args.n_cells)))
         return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
@@ -201,10 +233,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.no_eval:
         results = pd.read_csv(out / "encoders_benchmark.csv")
     else:
-        sizes = [int(s) for s in args.train_sizes.split(",")]
-        results = evaluate(sizes, list(range(args.seeds)), args.n_jobs, args.data_dir)
+        results = evaluate(int_list(args.train_sizes), list(range(args.seeds)), args.n_jobs,
+                           args.data_dir, args.features, args.n_cells)
         results.to_csv(out / "encoders_benchmark.csv", index=False)
-    timing = pd.DataFrame() if args.no_timing else time_encoders(args.data_dir)
+    timing = pd.DataFrame() if args.no_timing else time_encoders(args.data_dir, args.features,
+                                                                 args.n_cells)
     if not timing.empty:
         timing.to_csv(out / "encoders_timing.csv", index=False)
     (out / "encoders_benchmark.md").write_text(markdown(results, timing))

@@ -8,11 +8,12 @@ proxies only (label-free), so they are legitimate for a predictor.
 
 Usage (from the repository root)::
 
-    python -m eval.bench_variants --space nb201 --dataset cifar10 --seeds 3 \\
+    python benchmarks/bench_variants.py --space nb201 --dataset cifar10 --seeds 3 \\
         --out results/variants_nb201_cifar10
 
 writes ``variants.csv`` (one row per variant, train size and seed) and prints a markdown
-table of mean ± std.
+table of mean ± std. ``--n-cells N`` keeps only the first N cells of the benchmark (a quick
+check).
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import first_cells, int_list, str_list
+from nasperf.eval.features import build_features
+from nasperf.eval.metrics import kendall_tau
+from nasperf.eval.runner import split
+from nasperf.eval.summary import summary_table
+from nasperf.eval.tables import markdown_table
 from nasperf.predictors import get_predictor
 from nasperf.searchspaces import Benchmark, load_benchmark
 from scipy.stats import rankdata
 from tqdm.auto import tqdm
-
-from .features import build_features
-from .metrics import kendall_tau
-from .runner import split
-from .summary import summary_table
-from .tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--n-cells", type=int, default=None,
+                   help="only the first N cells of the benchmark (default: all)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    bench = load_benchmark(args.space, args.dataset, data_dir=args.data_dir)
-    df = run_variants(bench, [v.strip() for v in args.variants.split(",") if v.strip()],
-                      [int(n) for n in args.train_sizes.split(",")], args.seeds, args.out)
+    bench = first_cells(load_benchmark(args.space, args.dataset, data_dir=args.data_dir),
+                        args.n_cells)
+    df = run_variants(bench, str_list(args.variants), int_list(args.train_sizes), args.seeds,
+                      args.out)
     table = summary_table(df, rows=("features",)).rename(columns={"features": "variant"})
     print(markdown_table(table))
     return 0

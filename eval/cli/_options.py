@@ -1,0 +1,54 @@
+"""Options shared by several ``nasperf`` commands, each declared once.
+
+Every function adds one option to ``parser`` (an ``ArgumentParser`` or an argument group)
+with the command's default, and returns the ``argparse.Action``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+Parser = Any  # argparse.ArgumentParser or an argument group
+
+
+def add_space(parser: Parser, default: str | None = "nb201",
+              help: str | None = None) -> argparse.Action:
+    """``--space``: a search-space name (``nasperf.searchspaces.get_space``)."""
+    return parser.add_argument(
+        "--space", default=default,
+        help=help or f"search space: nb101, nb201, nb301, tnb101_micro... (default: {default})")
+
+
+def add_dataset(parser: Parser, default: str | None = "cifar10",
+                help: str | None = None) -> argparse.Action:
+    """``--dataset``: the benchmark's dataset or task."""
+    return parser.add_argument(
+        "--dataset", default=default,
+        help=help or "dataset or task of the benchmark (default: "
+        + (default if default is not None else "the space's first") + ")")
+
+
+def add_data_dir(parser: Parser) -> argparse.Action:
+    """``--data-dir``: the benchmark data directory (default: found as ``nasperf data where``
+    shows)."""
+    return parser.add_argument(
+        "--data-dir", default=None,
+        help="benchmark data directory (default: $NASPERF_DATA, then the user cache)")
+
+
+def add_seed(parser: Parser, default: int = 0, help: str | None = None) -> argparse.Action:
+    """``--seed``: an integer random seed."""
+    return parser.add_argument("--seed", type=int, default=default,
+                               help=help or f"random seed (default: {default})")
+
+
+def add_verbose(parser: Parser) -> argparse.Action:
+    """``-v/--verbose``: repeat for more log output (warnings, then info, then debug)."""
+    return parser.add_argument("-v", "--verbose", action="count", default=0,
+                               help="more log output (-v: info, -vv: debug)")
+
+
+def csv_list(text: str) -> list[str]:
+    """The non-empty items of a comma-separated option value, stripped."""
+    return [t.strip() for t in text.split(",") if t.strip()]
