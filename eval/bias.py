@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.stats
 from nasperf.searchspaces import SearchSpace
 from nasperf.searchspaces.taxonomy import guess_op_info, op_info
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .metrics import check_pair, kendall_tau, pearson, spearman
@@ -294,14 +294,18 @@ STRATEGIES: dict[str, tuple[bool, Callable[..., int]]] = {
 }
 
 
-class BiasCorrector(BaseEstimator):
+class BiasCorrector(RegressorMixin, BaseEstimator):
     """Divide a proxy by its bias: ``f'(a) = f(a) / (b(a) + C)`` (NAS-Bench-Suite-Zero, Eq. 2).
+
+    A scikit-learn regressor whose input holds the score and the bias quantity: ``fit(X, y)``
+    chooses ``C`` and ``predict(X)`` returns the corrected scores, so it can be the last
+    step of a :class:`~sklearn.pipeline.Pipeline` and be cross-validated.
 
     Parameters
     ----------
     quantity : str, optional
-        Name in :data:`ARCH_QUANTITIES`; used when ``fit``/``transform`` get architectures
-        instead of bias values (then ``space`` is needed too).
+        Name in :data:`ARCH_QUANTITIES`; used when ``bias=`` holds architectures instead of
+        bias values (then ``space`` is needed too).
     strategy : {"minimize", "equalize", "performance"}
         How ``fit`` chooses ``C`` on the grid (ignored when ``C`` is given):
         ``"minimize"``: smallest ``|corr(f', b)|``; ``"equalize"``: ``corr(f', b)`` closest
@@ -320,8 +324,11 @@ class BiasCorrector(BaseEstimator):
         "minimize" and "equalize" rows exactly (docs/bias.md). Architectures with a negative
         denominator get a score of the opposite sign.
     method : {"pearson", "spearman", "kendall"}
-        Correlation used for bias and performance (the paper: Pearson).
+        Correlation used for bias and performance (the paper: Pearson); also ``score``'s.
     space : str or SearchSpace, optional
+    score_column, bias_column : int or str, default 0 and 1
+        Columns of a 2-D ``X`` holding the score ``f(a)`` and the bias quantity ``b(a)``:
+        positions, or column names of a DataFrame. Other columns are ignored.
 
     Attributes
     ----------
@@ -337,17 +344,26 @@ class BiasCorrector(BaseEstimator):
 
     Notes
     -----
-    ``fit(scores, bias, y)`` / ``transform(scores, bias)`` take the bias values as a second
-    argument (or architectures, with ``quantity`` and ``space`` set), unlike a plain
-    scikit-learn transformer. The correction is meant for positive scores (e.g. log synflow,
+    Two ways to pass the data to ``fit``, ``predict``, ``transform`` and ``fit_transform``:
+
+    * ``X`` of shape ``(n, k)`` (array or DataFrame) with the score in ``score_column`` and
+      ``b(a)`` in ``bias_column`` -- the scikit-learn way, e.g.
+      ``cross_val_score(make_pipeline(..., BiasCorrector(strategy="performance")), X, y)``;
+    * ``X`` = the scores, shape ``(n,)``, and ``bias=`` the values ``b(a)`` or the
+      architectures (with ``quantity`` and ``space``): ``fit(scores, y, bias=b)``.
+
+    ``predict`` and ``transform`` both return the corrected scores, shape ``(n,)``; they are
+    ranking scores, not values on the scale of ``y``, so ``score(X, y)`` is ``corr(y, f')``
+    with ``method`` (not R^2). The correction is meant for positive scores (e.g. log synflow,
     l2_norm): for a negative score, dividing by a larger ``b + C`` raises it. As
     ``C -> inf``, ``f'`` tends to a rescaled ``f``, so the original ranking is the limit of
     the search.
     """
 
-    def __init__(self, quantity: str | None = None, strategy: str = "minimize",
+    def __init__(self, *, quantity: str | None = None, strategy: str = "minimize",
                  C: float | None = None, c_grid: Any = None, method: str = "pearson",
-                 allow_sign_change: bool = False, space: Any = None):
+                 allow_sign_change: bool = False, space: Any = None,
+                 score_column: int | str = 0, bias_column: int | str = 1):
         self.quantity = quantity
         self.strategy = strategy
         self.C = C
@@ -355,6 +371,8 @@ class BiasCorrector(BaseEstimator):
         self.method = method
         self.allow_sign_change = allow_sign_change
         self.space = space
+        self.score_column = score_column
+        self.bias_column = bias_column
 
     # -- helpers -----------------------------------------------------------------------------
     def _bias_values(self, bias: Any) -> np.ndarray:
@@ -367,6 +385,40 @@ class BiasCorrector(BaseEstimator):
                 .to_numpy()
         return np.asarray(items, dtype=float)
 
+    def _column(self, X: Any, column: int | str, what: str) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            if isinstance(column, str):
+                if column not in X.columns:
+                    raise ValueError(f"{what} {column!r} is not a column of X; columns: "
+                                     f"{list(X.columns)}")
+                return X[column].to_numpy(dtype=float)
+            return X.iloc[:, column].to_numpy(dtype=float)
+        if isinstance(column, str):
+            raise ValueError(f"{what} {column!r} is a column name but X has none (not a "
+                             "DataFrame); use a column position")
+        return np.asarray(X, dtype=float)[:, column]
+
+    def _split(self, X: Any, bias: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores f, bias b)``, each of shape (n,), from ``X`` and the ``bias`` argument."""
+        if bias is not None:
+            f = np.asarray(X, dtype=float)
+            if f.ndim == 2 and f.shape[1] == 1:
+                f = f[:, 0]
+            return f, self._bias_values(bias)
+        ndim = np.ndim(X)
+        if ndim != 2:
+            raise ValueError(
+                f"X has {ndim} dimension(s): pass X of shape (n, k) with the score in "
+                f"score_column={self.score_column!r} and b(a) in "
+                f"bias_column={self.bias_column!r}, or the scores with bias=b(a)"
+            )
+        try:
+            return (self._column(X, self.score_column, "score_column"),
+                    self._column(X, self.bias_column, "bias_column"))
+        except IndexError as exc:
+            raise ValueError(f"score_column / bias_column out of range for X of shape "
+                             f"{np.shape(X)}: {exc}") from None
+
     def _check_denominator(self, denom: np.ndarray, C: float) -> None:
         bad = denom == 0 if self.allow_sign_change else denom <= 0
         if bad.any():
@@ -377,21 +429,24 @@ class BiasCorrector(BaseEstimator):
             )
 
     # -- API -----------------------------------------------------------------------------------
-    def fit(self, scores: Any, bias: Any, y: Any = None) -> BiasCorrector:
+    def fit(self, X: Any, y: Any = None, *, bias: Any = None) -> BiasCorrector:
         """Choose ``C`` on training data.
 
         Parameters
         ----------
-        scores : array of shape (n,)
-            Proxy values ``f(a)``; no NaN.
-        bias : array of shape (n,) of ``b(a)``, or a sequence of n architectures.
+        X : array or DataFrame of shape (n, k), or the scores of shape (n,) with ``bias``
+            The score ``f(a)`` (no NaN) and the bias quantity ``b(a)`` in ``score_column``
+            and ``bias_column`` (see the class notes).
         y : array of shape (n,), optional
             Ground truth (needed for "equalize" and "performance").
+        bias : array of shape (n,) of ``b(a)``, or a sequence of n architectures, optional
+            Only with ``X`` holding the scores alone.
         """
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
         corr = _correlation(self.method)
-        b, f = check_pair(self._bias_values(bias), scores, "raise", 3, "BiasCorrector.fit")
+        scores, b = self._split(X, bias)
+        b, f = check_pair(b, scores, "raise", 3, "BiasCorrector.fit")
         if y is not None:
             yy, _ = check_pair(y, f, "raise", 3, "BiasCorrector.fit (y)")
         elif STRATEGIES[self.strategy][0] and self.C is None:
@@ -431,11 +486,13 @@ class BiasCorrector(BaseEstimator):
         self.c_grid_, self.bias_curve_, self.perf_curve_ = grid, bias_curve, perf_curve
         return self
 
-    def transform(self, scores: Any, bias: Any) -> np.ndarray:
-        """Corrected scores ``f(a) / (b(a) + C_)``, shape (n,). NaN scores stay NaN."""
+    def predict(self, X: Any, *, bias: Any = None) -> np.ndarray:
+        """Corrected scores ``f(a) / (b(a) + C_)``, shape (n,). NaN scores stay NaN.
+
+        ``X`` and ``bias`` as for :meth:`fit`.
+        """
         check_is_fitted(self, "C_")
-        b = self._bias_values(bias)
-        f = np.asarray(scores, dtype=float)
+        f, b = self._split(X, bias)
         if f.shape != b.shape or f.ndim != 1:
             raise ValueError(f"scores {f.shape} and bias {b.shape} must be 1-D of equal length")
         if np.isnan(b).any():
@@ -443,8 +500,27 @@ class BiasCorrector(BaseEstimator):
         self._check_denominator(b + self.C_, self.C_)
         return f / (b + self.C_)
 
-    def fit_transform(self, scores: Any, bias: Any, y: Any = None) -> np.ndarray:
-        return self.fit(scores, bias, y).transform(scores, bias)
+    def transform(self, X: Any, *, bias: Any = None) -> np.ndarray:
+        """The corrected scores, shape (n,): the same as :meth:`predict`."""
+        return self.predict(X, bias=bias)
+
+    def fit_transform(self, X: Any, y: Any = None, *, bias: Any = None) -> np.ndarray:
+        """``fit(X, y, bias=bias)`` then the corrected training scores, shape (n,)."""
+        return self.fit(X, y, bias=bias).predict(X, bias=bias)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """``corr(y, predict(X))`` with ``method`` (the "performance" of the corrected score).
+
+        ``sample_weight`` is not supported. Undefined (NaN) for constant inputs.
+        """
+        if sample_weight is not None:
+            raise ValueError("BiasCorrector.score does not support sample_weight")
+        return _correlation(self.method)(y, self.predict(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True  # corrected scores are not on the scale of y
+        return tags
 
 
 def correction_table(
@@ -482,8 +558,8 @@ def correction_table(
     for strategy in strategies:
         bc = BiasCorrector(strategy=strategy, method=method, c_grid=c_grid,
                            allow_sign_change=allow_sign_change)
-        bc.fit(f[fit_mask], b[fit_mask], yy[fit_mask])
-        g = bc.transform(f[report], b[report])
+        bc.fit(f[fit_mask], yy[fit_mask], bias=b[fit_mask])
+        g = bc.predict(f[report], bias=b[report])
         rows.append({
             "strategy": strategy, "C": bc.C_,
             "original_bias": corr(b[report], f[report]),

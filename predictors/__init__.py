@@ -10,6 +10,17 @@ Predictors see arrays only (``X`` of shape ``(n_samples, n_features)``, ``y`` of
 Classes are imported lazily (torch and gpytorch load only when a class that needs them is
 first used). NaN/inf features follow each predictor's ``nan_policy`` (see
 :mod:`nasperf.predictors.base`); fit and predict times are logged on the ``predictors`` logger.
+
+Every predictor takes keyword arguments only, works with ``clone``, ``Pipeline`` and
+``GridSearchCV``, and exposes the settings of its inner models as nested parameters
+(``params__n_estimators``, ``base_params__...``, ``candidates__<name>__...``; see each class).
+:func:`register_predictor` adds a name for a user estimator.
+
+Optional dependencies: LightGBM and XGBoost (``lightgbm``, ``xgboost``, ``lambdarank``,
+OMNI's default tree) come with ``pip install 'nasperf[boosting]'``, gpytorch (``gp``) with
+``pip install 'nasperf[gp]'``; without them the other predictors (``extra_trees``,
+``random_forest``, ``auto``'s default candidates, ...) work and those raise an
+``ImportError`` naming the extra.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from importlib import import_module
 from typing import Any
 
 from .base import BasePredictor, RankerMixin, kendall_scorer, kendall_tau_score
-from .registry import PREDICTORS, get_predictor, list_predictors
+from .registry import PREDICTORS, get_predictor, list_predictors, register_predictor
 
 _LAZY = {
     "GPPredictor": "gp",
@@ -39,6 +50,7 @@ __all__ = [
     "kendall_scorer",
     "kendall_tau_score",
     "list_predictors",
+    "register_predictor",
     *_LAZY,
 ]
 

@@ -23,14 +23,40 @@ predictor never sees a non-finite value: ``fit`` and ``predict`` apply one docum
 Timing: ``fit`` stores its wall time in ``fit_time_`` (seconds) and logs it, with the data
 shape, at INFO level on the ``predictors`` logger; ``predict`` logs its time at DEBUG level
 (it does not store it: ``predict`` never changes the estimator).
+
+Nested parameters (``get_params`` / ``set_params``)
+---------------------------------------------------
+Some predictors hold the settings of an inner model in a dict parameter (``params`` of
+:class:`~nasperf.predictors.trees.TreePredictor`, ``base_params`` / ``stack_params`` of
+:class:`~nasperf.predictors.omni.OmniPredictor`, ...). Their entries are reachable with
+scikit-learn's ``<parameter>__<key>`` syntax, so ``GridSearchCV`` can tune them:
+
+* ``get_params(deep=True)`` lists every entry of such a dict as ``<parameter>__<key>``
+  (recursively: a dict value ``{"params": {"n_estimators": 50}}`` is also listed as
+  ``<parameter>__params__n_estimators``).
+* ``set_params(<parameter>__<key>=value)`` replaces the dict by an updated *copy* (the
+  caller's dict is never modified); ``None`` counts as an empty dict. A key ``a__b`` updates
+  the dict stored under ``a`` when there is one, and is stored as ``"a__b"`` otherwise: such
+  keys are applied with ``set_params`` when the inner model is built (see
+  :func:`make_estimator`). Unknown keys are reported by ``fit``.
+
+Feature groups
+--------------
+A *feature group* (family) is a named set of columns of ``X``: ``feature_groups`` maps a
+group name to a ``slice`` or a list of column indices (:func:`resolve_groups`). When no
+groups are given but ``X`` is a DataFrame, predictors that need groups derive them from the
+column names (:func:`groups_from_names`): the toolkit's feature builder
+(:func:`nasperf.eval.features.build_features`) names its columns ``"<group>:<feature>"``,
+e.g. ``"zc:synflow"`` (group ``"zc"``) or ``"graf_all:op_count_..."`` (group ``"graf_all"``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -82,6 +108,98 @@ def seeds_from(random_state, n: int) -> list[int]:
     return [int(s) for s in rng.randint(0, 2**31 - 1, size=n)]
 
 
+def resolve_groups(feature_groups: Mapping | None, n_features: int) -> dict[str, np.ndarray]:
+    """Column indices ``{name: int array}`` of each feature group, checked against ``n_features``.
+
+    Parameters
+    ----------
+    feature_groups : dict[str, slice | list[int]] or None
+        Group name -> columns of ``X``; negative indices count from the end. ``None`` means
+        one group ``"all"`` with every column.
+    n_features : int
+        Number of columns of ``X``.
+
+    Raises
+    ------
+    ValueError
+        ``feature_groups`` is not a non-empty dict, a group is neither a slice nor a list of
+        ints, has an index outside ``[-n_features, n_features)`` or selects no column.
+    """
+    if feature_groups is None:
+        return {"all": np.arange(n_features)}
+    if not isinstance(feature_groups, Mapping) or not feature_groups:
+        raise ValueError("feature_groups must be a non-empty dict name -> slice | list[int]")
+    out = {}
+    for name, cols in feature_groups.items():
+        if isinstance(cols, slice):
+            idx = np.arange(n_features)[cols]
+        else:
+            idx = np.asarray(cols)
+            if idx.ndim != 1 or not (idx.size == 0 or np.issubdtype(idx.dtype, np.integer)):
+                raise ValueError(f"feature group {name!r} must be a slice or a list of ints")
+            if idx.size and (idx.min() < -n_features or idx.max() >= n_features):
+                raise ValueError(
+                    f"feature group {name!r} has column indices outside [0, {n_features})"
+                )
+            idx = idx.astype(np.intp) % n_features
+        if idx.size == 0:
+            raise ValueError(f"feature group {name!r} selects no column of {n_features}")
+        out[str(name)] = idx
+    return out
+
+
+def groups_from_names(feature_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Feature groups from column names ``"<group>:<feature>"`` (the feature builder's names).
+
+    ``"zc:synflow"`` belongs to group ``"zc"``, ``"graf_all:op_count_conv"`` to
+    ``"graf_all"`` (the text before the first ``":"``); names without ``":"`` belong to no
+    group. Groups are in the order of their first column; indices ascend.
+    """
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(feature_names):
+        head, sep, _ = str(name).partition(":")
+        if sep:
+            groups.setdefault(head, []).append(j)
+    return {g: np.asarray(cols, dtype=np.intp) for g, cols in groups.items()}
+
+
+# -- nested parameters ---------------------------------------------------------------------------
+def merge_param(params: Mapping, key: str, value: Any) -> dict:
+    """A copy of ``params`` with ``key`` set to ``value``.
+
+    ``key = "a__b"`` updates (a copy of) the dict stored under ``"a"`` when there is one, and
+    is stored as the key ``"a__b"`` otherwise.
+    """
+    out = dict(params)
+    head, sep, rest = key.partition("__")
+    if sep and isinstance(out.get(head), Mapping):
+        out[head] = merge_param(out[head], rest, value)
+    else:
+        out[key] = value
+    return out
+
+
+def flatten_params(prefix: str, params: Mapping) -> dict[str, Any]:
+    """``{"<prefix>__<key>": value}`` for every entry of ``params``, recursing into dicts."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        out[f"{prefix}__{key}"] = value
+        if isinstance(value, Mapping):
+            out.update(flatten_params(f"{prefix}__{key}", value))
+    return out
+
+
+def make_estimator(factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> Any:
+    """``factory(**plain)`` then ``set_params(**nested)``, where the nested keyword arguments
+    are those whose name contains ``"__"`` (e.g. ``params__n_estimators``)."""
+    plain = {k: v for k, v in kwargs.items() if "__" not in k}
+    nested = {k: v for k, v in kwargs.items() if "__" in k}
+    est = factory(**plain)
+    if nested:
+        est.set_params(**nested)
+    return est
+
+
 def standardize_fit(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean and scale of ``a`` along ``axis``; constant columns get scale 1 (no blow-up)."""
     mean = a.mean(axis=axis)
@@ -101,6 +219,53 @@ class BasePredictor(RegressorMixin, BaseEstimator):
     _supports_std = False
     #: Fewest training samples a subclass accepts (checked in ``fit``).
     _min_samples = 2
+    #: Dict-valued parameters whose entries ``<name>__<key>`` are routed (module docstring).
+    _dict_params: tuple[str, ...] = ()
+
+    # -- parameters ---------------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this predictor; with ``deep`` also the nested ``<name>__<key>`` ones."""
+        params = super().get_params(deep=deep)
+        if deep:
+            params.update(self._nested_params())
+        return params
+
+    def set_params(self, **params) -> BasePredictor:
+        """Set parameters, including nested ``<name>__<key>`` ones (module docstring).
+
+        Plain parameters are set first, then the nested ones in the order given.
+        """
+        super().set_params(**{k: v for k, v in params.items() if "__" not in k})
+        for key, value in params.items():
+            if "__" not in key:
+                continue
+            head, _, sub = key.partition("__")
+            if head in self._routes():
+                self._set_routed(head, sub, value)
+            else:  # an estimator-valued parameter: scikit-learn's own routing
+                super().set_params(**{key: value})
+        return self
+
+    def _routes(self) -> set[str]:
+        """Parameter names whose ``<name>__<key>`` this class routes itself."""
+        return set(self._dict_params)
+
+    def _nested_params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self._dict_params:
+            value = getattr(self, name, None)
+            if isinstance(value, Mapping):
+                out.update(flatten_params(name, value))
+        return out
+
+    def _set_routed(self, name: str, key: str, value: Any) -> None:
+        current = getattr(self, name)
+        if current is not None and not isinstance(current, Mapping):
+            raise ValueError(
+                f"cannot set {name}__{key} of {type(self).__name__}: {name} is "
+                f"{current!r}, not a dict"
+            )
+        setattr(self, name, merge_param(current or {}, key, value))
 
     # -- public API -------------------------------------------------------------------------
     def fit(self, X, y) -> BasePredictor:

@@ -24,6 +24,10 @@ learnt with the other hyper-parameters. Cost per step: ``O(n^3)`` exact, ``O(n m
 ``predict(X, return_std=True)`` returns the mean and the standard deviation of the
 predictive distribution of a new *observation* ``y`` (latent variance plus noise), in the
 units of ``y``.
+
+gpytorch is an optional dependency (``pip install 'nasperf[gp]'``): without it, importing
+this module (or ``nasperf.predictors.GPPredictor``, ``get_predictor("gp")``) raises an
+``ImportError`` that says so.
 """
 
 from __future__ import annotations
@@ -32,14 +36,17 @@ import logging
 import math
 import warnings
 
-import gpytorch
 import numpy as np
 import torch
-from gpytorch.utils.warnings import GPInputWarning
-from linear_operator.utils.errors import NotPSDError
 from sklearn.cluster import kmeans_plusplus
 
+from nasperf._utils import import_optional, resolve_device
+
 from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
+
+gpytorch = import_optional("gpytorch", "gp", "GPPredictor")
+from gpytorch.utils.warnings import GPInputWarning  # noqa: E402
+from linear_operator.utils.errors import NotPSDError  # noqa: E402
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -100,7 +107,8 @@ class GPPredictor(UncertaintyMixin, BasePredictor):
     n_inducing : int, default 256
         Inducing points in sparse mode (at most ``n_samples``).
     device : str, default "cpu"
-        Torch device for fitting and prediction.
+        Torch device for fitting and prediction: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or
+        ``"auto"`` (CUDA when available).
     nan_policy : {"impute", "raise"}, default "impute"
         Non-finite features policy, see :mod:`nasperf.predictors.base`.
     random_state : int, RandomState or None
@@ -118,6 +126,7 @@ class GPPredictor(UncertaintyMixin, BasePredictor):
 
     def __init__(
         self,
+        *,
         kernel: str = "matern52",
         optimizer: str = "lbfgs",
         max_iter: int = 50,
@@ -156,7 +165,7 @@ class GPPredictor(UncertaintyMixin, BasePredictor):
         self.x_mean_, self.x_scale_ = standardize_fit(X)
         y_mean, y_scale = standardize_fit(y[:, None])
         self.y_mean_, self.y_scale_ = float(y_mean[0]), float(y_scale[0])
-        dev = torch.device(self.device)
+        dev = resolve_device(self.device)
         tx = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=torch.float64, device=dev)
         ty = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float64, device=dev)
         self.sparse_ = self.sparse_threshold is not None and n >= self.sparse_threshold
@@ -259,7 +268,7 @@ class GPPredictor(UncertaintyMixin, BasePredictor):
 
     # -- prediction ---------------------------------------------------------------------------
     def _predict(self, X: np.ndarray, return_std: bool):
-        dev = torch.device(self.device)
+        dev = resolve_device(self.device)
         tx = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=torch.float64, device=dev)
         means, stds = [], []
         with (

@@ -8,9 +8,9 @@ and, with ``early_stopping``, by their random held-out split: a member trains on
 stops after ``patience`` epochs without improvement.
 
 Determinism: ``random_state`` gives one seed per member; a member's weight initialisation
-runs under :func:`torch.random.fork_rng` (the global torch RNG is left untouched) and its
-shuffling uses its own ``torch.Generator``. The same ``random_state`` on the same machine
-and torch build gives identical predictions.
+runs under :func:`nasperf._utils.torch_seed` (the global torch RNG is left untouched) and
+its shuffling uses the ``torch.Generator`` seeded alike. The same ``random_state`` on the
+same machine and torch build gives identical predictions.
 
 ``predict(X, return_std=True)`` returns the ensemble mean and the population standard
 deviation of the member predictions (0 when ``n_estimators == 1``), in the units of ``y``.
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
+
+from nasperf._utils import resolve_device, torch_seed
 
 from .base import BasePredictor, UncertaintyMixin, seeds_from, standardize_fit
 
@@ -53,14 +54,6 @@ def build_mlp(n_in: int, hidden: Sequence[int], activation: str = "relu") -> nn.
         width = int(h)
     layers.append(nn.Linear(width, 1))
     return nn.Sequential(*layers)
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[torch.Generator]:
-    """Seed torch's CPU RNG inside the block only; yields a generator seeded alike."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield torch.Generator().manual_seed(seed)
 
 
 def predict_module(net: nn.Module, X: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
@@ -95,6 +88,7 @@ class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
     patience : int, default 20
         Epochs without validation improvement before a member stops.
     device : str, default "cpu"
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"`` (CUDA when available).
     nan_policy : {"impute", "raise"}, default "impute"
     random_state : int, RandomState or None
 
@@ -108,6 +102,7 @@ class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
 
     def __init__(
         self,
+        *,
         hidden_layer_sizes: Sequence[int] = (64, 64),
         n_estimators: int = 5,
         activation: str = "relu",
@@ -146,7 +141,7 @@ class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
         self.x_mean_, self.x_scale_ = standardize_fit(X)
         y_mean, y_scale = standardize_fit(y[:, None])
         self.y_mean_, self.y_scale_ = float(y_mean[0]), float(y_scale[0])
-        dev = torch.device(self.device)
+        dev = resolve_device(self.device)
         tx = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=torch.float32, device=dev)
         ty = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=dev)
 
@@ -158,7 +153,7 @@ class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
 
     def _fit_member(self, tx: torch.Tensor, ty: torch.Tensor, seed: int):
         n = len(tx)
-        with seeded(seed) as gen:
+        with torch_seed(seed, tx.device) as gen:
             net = build_mlp(tx.shape[1], self.hidden_layer_sizes, self.activation)
             perm = torch.randperm(n, generator=gen)
         net = net.to(tx.device)
@@ -195,7 +190,8 @@ class MLPEnsemblePredictor(UncertaintyMixin, BasePredictor):
 
     def _predict(self, X: np.ndarray, return_std: bool):
         tx = torch.as_tensor(
-            (X - self.x_mean_) / self.x_scale_, dtype=torch.float32, device=self.device
+            (X - self.x_mean_) / self.x_scale_, dtype=torch.float32,
+            device=resolve_device(self.device),
         )
         preds = np.stack([predict_module(net, tx) for net in self.estimators_])
         mean = preds.mean(axis=0) * self.y_scale_ + self.y_mean_

@@ -50,8 +50,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import KFold, cross_val_predict
 
-from .base import BasePredictor, seeds_from
+from .base import BasePredictor, resolve_groups, seeds_from
 from .trees import TreePredictor
+
+__all__ = ["OmniPredictor", "resolve_groups"]
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -65,17 +67,19 @@ class OmniPredictor(BasePredictor):
         Column groups of ``X`` by family name; ``None`` means one group ``"all"``.
     use_groups : list of str or None
         Families fed to the tree (``None``: all, in ``feature_groups`` order).
-    base : {"lightgbm", "xgboost", "random_forest"}, default "lightgbm"
+    base : {"lightgbm", "xgboost", "random_forest", "extra_trees"}, default "lightgbm"
         Tree model (see :mod:`nasperf.predictors.trees`).
     base_params : dict or None
-        ``params`` of the :class:`~nasperf.predictors.trees.TreePredictor`.
+        ``params`` of the :class:`~nasperf.predictors.trees.TreePredictor` (keyword
+        arguments of the underlying tree library).
     hpo : False or "cv", default False
         Hyper-parameter search of the tree model (see :class:`TreePredictor`).
     stack_predictor : str, estimator or None, default "gp"
         Model-based predictor whose out-of-fold predictions are added as a feature above
         the switch: a :func:`~nasperf.predictors.get_predictor` name or an unfitted estimator.
     stack_params : dict or None
-        Keyword arguments for :func:`get_predictor` when ``stack_predictor`` is a name.
+        Keyword arguments for :func:`get_predictor` when ``stack_predictor`` is a name
+        (nested names such as ``"params__n_estimators"`` are allowed).
     stack_groups : list of str or None
         Families the stack predictor sees (``None``: the same as the tree).
     switch_train_size : int, default 128
@@ -100,10 +104,27 @@ class OmniPredictor(BasePredictor):
     estimator_ : the fitted :class:`TreePredictor` (``None`` below ``min_train_size``).
     fallback_ : bool, whether ``predict`` returns ``X[:, fallback_column]``.
     fit_time_ : float, seconds.
+
+    Notes
+    -----
+    Nested parameters (for ``GridSearchCV``; see :mod:`nasperf.predictors.base`):
+
+    * ``base_params__<name>``: an entry of ``base_params``, i.e. a parameter of the tree
+      library (``base_params__n_estimators``).
+    * ``stack_params__<name>``: an entry of ``stack_params``.
+    * ``stack_predictor__<name>``: a parameter of the stack predictor. When
+      ``stack_predictor`` is an estimator this is scikit-learn's usual routing; when it is a
+      registry name the value is stored in ``stack_params`` (``stack_predictor__max_iter``
+      is ``stack_params__max_iter``).
+
+    ``set_params`` replaces the dicts by updated copies (the caller's are never modified).
     """
+
+    _dict_params = ("base_params", "stack_params")
 
     def __init__(
         self,
+        *,
         feature_groups: dict | None = None,
         use_groups: list[str] | None = None,
         base: str = "lightgbm",
@@ -177,6 +198,16 @@ class OmniPredictor(BasePredictor):
             random_state=tree_seed,
         ).fit(features, y)
 
+    # -- parameters ---------------------------------------------------------------------------
+    def _routes(self) -> set[str]:
+        routes = super()._routes()
+        if isinstance(self.stack_predictor, str):
+            routes.add("stack_predictor")
+        return routes
+
+    def _set_routed(self, name: str, key: str, value) -> None:
+        super()._set_routed("stack_params" if name == "stack_predictor" else name, key, value)
+
     def _make_stack(self, seed: int) -> BaseEstimator:
         if isinstance(self.stack_predictor, str):
             from .registry import get_predictor
@@ -199,31 +230,6 @@ class OmniPredictor(BasePredictor):
             stacked = self.stack_estimator_.predict(X[:, self.stack_columns_])
             features = np.column_stack([features, stacked])
         return self.estimator_.predict(features)
-
-
-def resolve_groups(feature_groups: dict | None, n_features: int) -> dict[str, np.ndarray]:
-    """Column indices ``{name: int array}`` of each family, checked against ``n_features``."""
-    if feature_groups is None:
-        return {"all": np.arange(n_features)}
-    if not isinstance(feature_groups, dict) or not feature_groups:
-        raise ValueError("feature_groups must be a non-empty dict name -> slice | list[int]")
-    out = {}
-    for name, cols in feature_groups.items():
-        if isinstance(cols, slice):
-            idx = np.arange(n_features)[cols]
-        else:
-            idx = np.asarray(cols)
-            if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
-                raise ValueError(f"feature group {name!r} must be a slice or a list of ints")
-            if idx.size and (idx.min() < -n_features or idx.max() >= n_features):
-                raise ValueError(
-                    f"feature group {name!r} has column indices outside [0, {n_features})"
-                )
-            idx = idx % n_features
-        if idx.size == 0:
-            raise ValueError(f"feature group {name!r} selects no column of {n_features}")
-        out[str(name)] = idx
-    return out
 
 
 def _columns(groups: dict[str, np.ndarray], names: list[str] | None, what: str) -> np.ndarray:

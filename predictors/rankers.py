@@ -30,8 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import BasePredictor, RankerMixin, seeds_from, standardize_fit
-from .mlp import build_mlp, predict_module, seeded
+from nasperf._utils import import_optional, resolve_device, torch_seed
+
+from .base import BasePredictor, RankerMixin, make_estimator, seeds_from, standardize_fit
+from .mlp import build_mlp, predict_module
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -55,7 +57,9 @@ class LambdaRankPredictor(RankerMixin, BasePredictor):
         Largest query group; bigger training sets are split at random.
     params : dict or None
         Overrides of the ``LGBMRanker`` defaults (300 trees, learning rate 0.05, 15 leaves,
-        ``min_child_samples=5``, subsampling 0.8, ``deterministic=True``, ``verbose=-1``).
+        ``min_child_samples=5``, subsampling 0.8, ``deterministic=True``, ``verbose=-1``);
+        nested parameters ``params__<name>`` read and set its entries. LightGBM is an
+        optional dependency: ``pip install 'nasperf[boosting]'``.
     n_jobs : int, default 1
     nan_policy : {"impute", "raise"}, default "impute"
     random_state : int, RandomState or None
@@ -66,8 +70,11 @@ class LambdaRankPredictor(RankerMixin, BasePredictor):
     fit_time_ : float, seconds.
     """
 
+    _dict_params = ("params",)
+
     def __init__(
         self,
+        *,
         n_levels: int = 32,
         max_group_size: int = 1024,
         params: dict | None = None,
@@ -83,7 +90,7 @@ class LambdaRankPredictor(RankerMixin, BasePredictor):
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        from lightgbm import LGBMRanker
+        lightgbm = import_optional("lightgbm", "boosting", "LambdaRankPredictor")
 
         if self.max_group_size < 2:
             raise ValueError(f"max_group_size must be >= 2, got {self.max_group_size}")
@@ -93,7 +100,7 @@ class LambdaRankPredictor(RankerMixin, BasePredictor):
         n_groups = -(-n // self.max_group_size)
         order = np.random.RandomState(split_seed).permutation(n)
         sizes = [len(g) for g in np.array_split(order, n_groups)]
-        est = LGBMRanker(
+        est = lightgbm.LGBMRanker(
             objective="lambdarank",
             n_estimators=300,
             learning_rate=0.05,
@@ -151,6 +158,7 @@ class PairwiseRankerPredictor(RankerMixin, BasePredictor):
 
     def __init__(
         self,
+        *,
         hidden_layer_sizes: Sequence[int] = (64, 64),
         activation: str = "relu",
         lr: float = 1e-3,
@@ -183,11 +191,11 @@ class PairwiseRankerPredictor(RankerMixin, BasePredictor):
         if n_pairs < 1:
             raise ValueError(f"pairs_per_epoch must be >= 1, got {self.pairs_per_epoch}")
         self.x_mean_, self.x_scale_ = standardize_fit(X)
-        dev = torch.device(self.device)
+        dev = resolve_device(self.device)
         tx = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=torch.float32, device=dev)
         ty = torch.tensor(y, dtype=torch.float64, device=dev)
         (seed,) = seeds_from(self.random_state, 1)
-        with seeded(seed) as gen:
+        with torch_seed(seed, dev) as gen:
             net = build_mlp(X.shape[1], self.hidden_layer_sizes, self.activation)
         net = net.to(dev).train()
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -208,7 +216,8 @@ class PairwiseRankerPredictor(RankerMixin, BasePredictor):
 
     def _predict(self, X: np.ndarray, return_std: bool):
         tx = torch.as_tensor(
-            (X - self.x_mean_) / self.x_scale_, dtype=torch.float32, device=self.device
+            (X - self.x_mean_) / self.x_scale_, dtype=torch.float32,
+            device=resolve_device(self.device),
         )
         return predict_module(self.estimator_, tx)
 
@@ -228,7 +237,8 @@ class RankerPredictor(RankerMixin, BasePredictor):
     kind : {"lambdarank", "pairwise"}, default "lambdarank"
     params : dict or None
         Keyword arguments of the chosen class (:class:`LambdaRankPredictor` or
-        :class:`PairwiseRankerPredictor`).
+        :class:`PairwiseRankerPredictor`); nested parameters ``params__<name>`` read and
+        set its entries (see :mod:`nasperf.predictors.base`).
     nan_policy : {"impute", "raise"}, default "impute"
     random_state : int, RandomState or None
 
@@ -238,8 +248,11 @@ class RankerPredictor(RankerMixin, BasePredictor):
     fit_time_ : float, seconds.
     """
 
+    _dict_params = ("params",)
+
     def __init__(
         self,
+        *,
         kind: str = "lambdarank",
         params: dict | None = None,
         nan_policy: str = "impute",
@@ -254,7 +267,7 @@ class RankerPredictor(RankerMixin, BasePredictor):
         if self.kind not in RANKER_KINDS:
             raise ValueError(f"unknown ranker kind {self.kind!r}; known: {', '.join(RANKER_KINDS)}")
         (seed,) = seeds_from(self.random_state, 1)
-        ranker = RANKER_KINDS[self.kind](**(self.params or {}))
+        ranker = make_estimator(RANKER_KINDS[self.kind], self.params or {})
         self.ranker_ = ranker.set_params(nan_policy=self.nan_policy, random_state=seed).fit(X, y)
 
     def _predict(self, X: np.ndarray, return_std: bool):

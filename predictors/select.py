@@ -6,23 +6,37 @@ set: each candidate is scored by K-fold Kendall tau **inside the training set**,
 one (ties: the first listed) is refitted on the whole training set. No test architecture is
 ever seen, so one configuration serves every benchmark and every train size.
 
-A candidate is a registry predictor, optionally restricted to the columns whose feature
-name starts with given prefixes (e.g. only the zero-cost proxies, ``"zc:"``), or a *blend*:
-the mean prediction of other candidates. Blends are scored from their members' fold
-predictions, so they cost no extra fit.
+A candidate is a registry predictor, optionally restricted to some feature groups (e.g.
+only the zero-cost proxies, group ``"zc"``), or a *blend*: the mean prediction of other
+candidates. Blends are scored from their members' fold predictions, so they cost no extra
+fit.
+
+Feature groups come from the ``feature_groups`` parameter (group name -> slice or list of
+column indices, as for :class:`~nasperf.predictors.omni.OmniPredictor`) or, when it is
+``None`` and ``X`` is a DataFrame, from the column names ``"<group>:<feature>"`` written by
+the toolkit's feature builder (:func:`nasperf.eval.features.build_features`; see
+:func:`~nasperf.predictors.base.groups_from_names`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from .base import BasePredictor, kendall_tau_score
+from .base import (
+    BasePredictor,
+    flatten_params,
+    groups_from_names,
+    kendall_tau_score,
+    merge_param,
+    resolve_groups,
+)
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -35,10 +49,12 @@ class Candidate:
     ----------
     name : label in ``cv_scores_`` (unique among the candidates).
     predictor : registry name for :func:`nasperf.predictors.get_predictor`.
-    params : its keyword arguments.
-    columns : feature-name prefixes to keep (``None``: every column). Needs ``X`` with
-        feature names (a pandas DataFrame); without them, or when the prefixes match no
-        column or every column, the candidate is left out (logged).
+    params : its keyword arguments (nested names such as ``"params__n_estimators"`` are
+        set with ``set_params``).
+    columns : names of the feature groups it sees (``None``: every column), e.g.
+        ``("zc",)``. The groups come from the selector's ``feature_groups`` or from the
+        DataFrame column names; the candidate is left out (logged) when there are no
+        groups, when a named group does not exist, or when the groups cover every column.
     """
 
     name: str
@@ -58,14 +74,15 @@ MODEL_CANDIDATES: tuple[Candidate, ...] = (
 )
 
 #: The default: ExtraTrees and random forest on every column, ExtraTrees on the zero-cost
-#: proxies only (names ``zc:*``, as :func:`nasperf.eval.features.build_features` writes them) ...
+#: proxies only (group ``"zc"``: the columns ``zc:*`` of
+#: :func:`nasperf.eval.features.build_features`) ...
 #: LightGBM is not among them: on 32 cells it is the weakest tree ensemble (NB201 CIFAR-10
 #: ablation in docs/results.md: tau 0.58 vs 0.70-0.72) and a noisy 5-fold score on 32
 #: cells picks it now and then.
 DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
     _EXTRA_TREES,
     _RANDOM_FOREST,
-    Candidate("extra_trees[zc]", "extra_trees", {"n_jobs": 2}, columns=("zc:",)),
+    Candidate("extra_trees[zc]", "extra_trees", {"n_jobs": 2}, columns=("zc",)),
 )
 #: ... and the mean of ExtraTrees on every column and on the proxies only.
 DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (("extra_trees", "extra_trees[zc]"),)
@@ -104,13 +121,23 @@ class CVSelectPredictor(BasePredictor):
     candidates : str or sequence of Candidate, registry names or (name, kwargs), optional
         A name in :data:`CANDIDATE_SETS` or the candidates themselves. Default
         :data:`DEFAULT_CANDIDATES` (ExtraTrees and random forest on every column,
-        ExtraTrees on the ``zc:`` proxy columns).
+        ExtraTrees on the ``"zc"`` proxy group).
     blends : sequence of tuples of candidate names, optional
         Each tuple is one more candidate: the mean prediction of those candidates
         (default: those of :data:`DEFAULT_BLENDS` whose members are candidates; ``()`` for
         none). Blends of a left-out candidate are left out too.
     cv : int
         Number of folds (at most ``n_samples // 4`` folds are used, at least 2).
+    feature_groups : dict[str, slice | list[int]] or None
+        Column groups of ``X`` by name, as for
+        :class:`~nasperf.predictors.omni.OmniPredictor`; ``Candidate.columns`` names them.
+        ``None``: derived from the column names of a DataFrame ``X`` (``"zc:synflow"`` is in
+        group ``"zc"``; see the module docstring); with neither, the candidates restricted
+        to groups are left out (logged at INFO level). Groups that no candidate names are
+        ignored.
+    n_jobs : int or None, default None
+        Threads of every candidate that has an ``n_jobs`` parameter; ``None`` keeps each
+        candidate's own setting (the built-in candidate sets use 2).
     nan_policy, random_state
         As for every predictor; ``random_state`` seeds the folds and the candidates.
 
@@ -119,18 +146,58 @@ class CVSelectPredictor(BasePredictor):
     cv_scores_ : dict name -> mean fold Kendall tau (blends named ``"a + b"``)
     best_name_ : str
     best_estimators_ : list of (fitted predictor, column indices) whose mean is predicted
+
+    Notes
+    -----
+    Nested parameters (for ``GridSearchCV``; see :mod:`nasperf.predictors.base`):
+    ``candidates__<candidate name>__<parameter>`` is a keyword argument of that candidate's
+    predictor, e.g. ``candidates__extra_trees__params__n_estimators``.
+    ``get_params(deep=True)`` lists the keyword arguments each candidate is given;
+    ``set_params`` replaces ``candidates`` by an updated tuple of :class:`Candidate`
+    (a named set or the default is expanded first; the caller's objects are not modified).
     """
 
     _min_samples = 4
 
-    def __init__(self, candidates=None, blends=None, cv: int = 5,
+    def __init__(self, *, candidates=None, blends=None, cv: int = 5,
+                 feature_groups: dict | None = None, n_jobs: int | None = None,
                  nan_policy: str = "impute", random_state=None):
         self.candidates = candidates
         self.blends = blends
         self.cv = cv
+        self.feature_groups = feature_groups
+        self.n_jobs = n_jobs
         self.nan_policy = nan_policy
         self.random_state = random_state
 
+    # -- parameters ---------------------------------------------------------------------------
+    def _routes(self) -> set[str]:
+        return {"candidates"}
+
+    def _nested_params(self) -> dict[str, Any]:
+        try:
+            specs = self._specs()
+        except (TypeError, ValueError):  # invalid candidates are reported by fit
+            return {}
+        out: dict[str, Any] = {}
+        for c in specs:
+            out.update(flatten_params(f"candidates__{c.name}", c.params))
+        return out
+
+    def _set_routed(self, name: str, key: str, value: Any) -> None:
+        specs = self._specs()
+        matches = [i for i, c in enumerate(specs) if key.startswith(f"{c.name}__")]
+        if not matches:
+            raise ValueError(
+                f"candidates__{key}: no candidate named by its start; candidates are "
+                f"{[c.name for c in specs]} (use candidates__<name>__<parameter>)"
+            )
+        i = max(matches, key=lambda k: len(specs[k].name))  # the longest matching name
+        param = key[len(specs[i].name) + 2:]
+        specs[i] = replace(specs[i], params=merge_param(specs[i].params, param, value))
+        self.candidates = tuple(specs)
+
+    # -- fitting ------------------------------------------------------------------------------
     def _specs(self) -> list[Candidate]:
         cands = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
         if isinstance(cands, str):
@@ -138,6 +205,13 @@ class CVSelectPredictor(BasePredictor):
                 raise ValueError(f"unknown candidate set {cands!r}; known: {list(CANDIDATE_SETS)}")
             cands = CANDIDATE_SETS[cands]
         return [_as_candidate(c) for c in cands]
+
+    def _groups(self, n_features: int) -> dict[str, np.ndarray] | None:
+        """Feature groups of ``X``: explicit, from the DataFrame column names, or None."""
+        if self.feature_groups is not None:
+            return resolve_groups(self.feature_groups, n_features)
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else groups_from_names(names)
 
     def _resolve(self, specs: list[Candidate],
                  n_features: int) -> dict[str, tuple[BasePredictor, np.ndarray]]:
@@ -149,25 +223,41 @@ class CVSelectPredictor(BasePredictor):
         names = [c.name for c in specs]
         if len(set(names)) < len(names):
             raise ValueError(f"candidate names must be unique, got {names}")
-        feature_names = getattr(self, "feature_names_in_", None)
+        groups = self._groups(n_features)
         out = {}
         for c in specs:
             if c.columns is None:
                 cols = np.arange(n_features)
-            elif feature_names is None:
-                logger.info("candidate %s left out: X has no feature names", c.name)
+            elif groups is None:
+                logger.info("candidate %s left out: no feature_groups given and X has no "
+                            "feature names", c.name)
                 continue
             else:
-                cols = np.flatnonzero([str(f).startswith(tuple(c.columns))
-                                       for f in feature_names])
-                if len(cols) in (0, n_features):
-                    logger.info("candidate %s left out: columns %s match %d of %d features",
-                                c.name, c.columns, len(cols), n_features)
+                wanted = (c.columns,) if isinstance(c.columns, str) else tuple(c.columns)
+                prefixes = [g for g in wanted if str(g).endswith(":")]
+                if prefixes:
+                    raise ValueError(
+                        f"candidate {c.name}: columns name feature groups (e.g. 'zc'), not "
+                        f"column-name prefixes; got {prefixes}"
+                    )
+                missing = [g for g in wanted if g not in groups]
+                cols = (np.unique(np.concatenate([groups[g] for g in wanted]))
+                        if wanted and not missing else np.arange(0))
+                if missing or len(cols) in (0, n_features):
+                    logger.info("candidate %s left out: groups %s select %d of %d features "
+                                "(groups: %s)", c.name, wanted, len(cols), n_features,
+                                list(groups))
                     continue
-            est = get_predictor(c.predictor, random_state=self.random_state, **c.params)
+            est = get_predictor(c.predictor, **c.params)
+            own = est.get_params(deep=False)
+            if "random_state" in own and "random_state" not in c.params:
+                est.set_params(random_state=self.random_state)
+            if self.n_jobs is not None and "n_jobs" in own:
+                est.set_params(n_jobs=self.n_jobs)
             out[c.name] = (est, cols)
         if not out:
-            raise ValueError("no usable candidate (their columns need feature names)")
+            raise ValueError("no usable candidate (candidates restricted to feature groups "
+                             "need feature_groups or a DataFrame with 'group:name' columns)")
         return out
 
     def _blends(self, specs: list[Candidate], usable: dict) -> list[tuple[str, ...]]:

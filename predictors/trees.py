@@ -13,7 +13,13 @@ trees small and leaves allowed to be small, and boost slowly:
 ``"extra_trees"``         500 extremely randomised trees, ``max_features=0.5``
 ========================  ===============================================================
 
-``params`` overrides any of these (keyword arguments of the underlying estimator).
+``params`` overrides any of these (keyword arguments of the underlying estimator); its
+entries are also reachable as nested parameters ``params__<name>`` (e.g.
+``GridSearchCV(TreePredictor(kind="extra_trees"), {"params__n_estimators": [100, 500]})``).
+
+LightGBM and XGBoost are optional dependencies (``pip install 'nasperf[boosting]'``);
+fitting those kinds without them raises an ``ImportError`` that says so. The random forest
+and ExtraTrees need scikit-learn only.
 
 ``hpo="cv"`` runs a small randomised search (``hpo_iter`` draws from a per-kind space, see
 :data:`HPO_SPACES`) scored by Kendall tau with ``KFold(hpo_cv, shuffle=True)`` on the
@@ -31,15 +37,17 @@ from scipy.stats import loguniform, randint, uniform
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import KFold, RandomizedSearchCV
 
+from nasperf._utils import import_optional
+
 from .base import BasePredictor, kendall_scorer, seeds_from
 
 logger = logging.getLogger("nasperf.predictors")
 
 
 def _lightgbm(seed: int, n_jobs: int) -> BaseEstimator:
-    from lightgbm import LGBMRegressor
+    lightgbm = import_optional("lightgbm", "boosting", "TreePredictor(kind='lightgbm')")
 
-    return LGBMRegressor(
+    return lightgbm.LGBMRegressor(
         n_estimators=300,
         learning_rate=0.05,
         num_leaves=15,
@@ -58,9 +66,9 @@ def _lightgbm(seed: int, n_jobs: int) -> BaseEstimator:
 
 
 def _xgboost(seed: int, n_jobs: int) -> BaseEstimator:
-    from xgboost import XGBRegressor
+    xgboost = import_optional("xgboost", "boosting", "TreePredictor(kind='xgboost')")
 
-    return XGBRegressor(
+    return xgboost.XGBRegressor(
         n_estimators=300,
         learning_rate=0.05,
         max_depth=4,
@@ -154,7 +162,10 @@ class TreePredictor(BasePredictor):
     kind : {"lightgbm", "xgboost", "random_forest", "extra_trees"}, default "lightgbm"
     params : dict or None
         Overrides of the defaults listed in the module docstring (underlying estimator's
-        keyword arguments, e.g. ``{"n_estimators": 500}``).
+        keyword arguments, e.g. ``{"n_estimators": 500}``). Nested parameters
+        ``params__<name>`` read and set its entries: ``get_params(deep=True)`` lists those
+        given, ``set_params(params__n_estimators=100)`` replaces ``params`` by an updated
+        copy, so ``GridSearchCV`` can search them.
     hpo : False or "cv", default False
         ``"cv"`` tunes by randomised search with Kendall-tau cross-validation on the
         training data; ``params`` then fixes the values that are not searched.
@@ -174,8 +185,11 @@ class TreePredictor(BasePredictor):
     fit_time_ : float, seconds (including the search).
     """
 
+    _dict_params = ("params",)
+
     def __init__(
         self,
+        *,
         kind: str = "lightgbm",
         params: dict | None = None,
         hpo: bool | str = False,

@@ -117,17 +117,17 @@ def test_corr_rows_matches_the_metric_functions():
 
 def test_strategies_on_synthetic_data():
     f, b, acc = synthetic()
-    perf = BiasCorrector(strategy="performance").fit(f, b, acc)
+    perf = BiasCorrector(strategy="performance").fit(f, acc, bias=b)
     assert perf.C_ == pytest.approx(3.0, abs=0.02)
     assert perf.perf_after_ == pytest.approx(1.0, abs=1e-6)
     assert perf.perf_after_ > perf.perf_before_
-    np.testing.assert_allclose(perf.transform(f, b), acc, rtol=1e-3)
+    np.testing.assert_allclose(perf.transform(f, bias=b), acc, rtol=1e-3)
 
-    eq = BiasCorrector(strategy="equalize").fit(f, b, acc)
+    eq = BiasCorrector(strategy="equalize").fit(f, acc, bias=b)
     assert eq.target_bias_ == pytest.approx(pearson(b, acc))
     assert eq.bias_after_ == pytest.approx(eq.target_bias_, abs=0.01)
 
-    mini = BiasCorrector(strategy="minimize").fit(f, b)
+    mini = BiasCorrector(strategy="minimize").fit(f, bias=b)
     assert abs(mini.bias_after_) < 0.01 < abs(mini.bias_before_)
     assert np.isnan(mini.perf_before_) and np.isnan(mini.target_bias_)
     # every candidate keeps all denominators positive by default
@@ -137,7 +137,7 @@ def test_strategies_on_synthetic_data():
 def test_fixed_C_and_fit_transform():
     f, b, acc = synthetic(50)
     bc = BiasCorrector(C=3.0)
-    np.testing.assert_allclose(bc.fit_transform(f, b, acc), acc)
+    np.testing.assert_allclose(bc.fit_transform(f, acc, bias=b), acc)
     assert bc.C_ == 3.0 and bc.perf_after_ == pytest.approx(1.0)
     assert clone(bc).get_params()["C"] == 3.0
 
@@ -146,40 +146,91 @@ def test_architectures_as_bias():
     archs = SPACE.sample(40, seed=3)
     b = compute_quantities(archs, SPACE, ("cell_size",))["cell_size"].to_numpy()
     f = (b + 2) * np.linspace(1, 2, 40)
-    bc = BiasCorrector(quantity="cell_size", space="nb201", C=2.0).fit(f, archs)
-    np.testing.assert_allclose(bc.transform(f, archs), np.linspace(1, 2, 40))
+    bc = BiasCorrector(quantity="cell_size", space="nb201", C=2.0).fit(f, bias=archs)
+    np.testing.assert_allclose(bc.transform(f, bias=archs), np.linspace(1, 2, 40))
     with pytest.raises(ValueError, match="set quantity and space"):
-        BiasCorrector(C=2.0).fit(f, archs)
+        BiasCorrector(C=2.0).fit(f, bias=archs)
 
 
 def test_correction_guards():
     f, b, acc = synthetic(30)
     with pytest.raises(ValueError, match=r"b\(a\) \+ C <= 0 for"):
-        BiasCorrector(C=-1.0).fit(f, b)
-    bc = BiasCorrector(C=0.5).fit(f, b)
+        BiasCorrector(C=-1.0).fit(f, bias=b)
+    bc = BiasCorrector(C=0.5).fit(f, bias=b)
     with pytest.raises(ValueError, match="<= 0 for 1 architecture"):
-        bc.transform([1.0, 2.0], [3.0, -1.0])
+        bc.transform([1.0, 2.0], bias=[3.0, -1.0])
     with pytest.raises(ValueError, match="needs the ground truth"):
-        BiasCorrector(strategy="performance").fit(f, b)
+        BiasCorrector(strategy="performance").fit(f, bias=b)
     with pytest.raises(ValueError, match="unknown strategy"):
-        BiasCorrector(strategy="best").fit(f, b, acc)
+        BiasCorrector(strategy="best").fit(f, acc, bias=b)
     with pytest.raises(ValueError, match="NaN"):
-        BiasCorrector().fit(np.r_[np.nan, f[1:]], b)
+        BiasCorrector().fit(np.r_[np.nan, f[1:]], bias=b)
     with pytest.raises(ValueError, match="no candidate C"):
-        BiasCorrector(c_grid=[-5.0, -2.0]).fit(f, b)
+        BiasCorrector(c_grid=[-5.0, -2.0]).fit(f, bias=b)
     with pytest.raises(Exception, match="not fitted"):
-        BiasCorrector().transform(f, b)
+        BiasCorrector().transform(f, bias=b)
 
 
 def test_allow_sign_change_excludes_only_zero_denominators():
     f, b, acc = synthetic(100)
-    bc = BiasCorrector(strategy="minimize", allow_sign_change=True).fit(f, b)
+    bc = BiasCorrector(strategy="minimize", allow_sign_change=True).fit(f, bias=b)
     grid = bc.c_grid_
     assert grid.min() == pytest.approx(-10.0)
     assert not np.isin(np.round(grid, 9), -np.unique(b)).any()
     assert grid.size == default_c_grid().size - np.unique(b).size
     with pytest.raises(ValueError, match="== 0 for"):
-        BiasCorrector(C=-2.0, allow_sign_change=True).fit(f, b)
+        BiasCorrector(C=-2.0, allow_sign_change=True).fit(f, bias=b)
+
+
+def _log_score(X):
+    """Pipeline step: log of the score column, the bias column unchanged."""
+    X = np.asarray(X, dtype=float)
+    return np.column_stack([np.log(X[:, 0]), X[:, 1]])
+
+
+def test_bias_corrector_as_a_pipeline_step():
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    f, b, acc = synthetic(200)
+    X = np.column_stack([f, b])
+    # the 2-D form gives exactly the numbers of the (scores, bias=) form
+    two_d = BiasCorrector(strategy="performance").fit(X, acc)
+    one_d = BiasCorrector(strategy="performance").fit(f, acc, bias=b)
+    assert two_d.C_ == one_d.C_ == pytest.approx(3.0, abs=0.02)
+    np.testing.assert_array_equal(two_d.predict(X), one_d.transform(f, bias=b))
+    assert two_d.score(X, acc) == pytest.approx(pearson(acc, two_d.predict(X)))
+    # columns by name, other columns ignored, and the score column need not come first
+    frame = pd.DataFrame({"other": np.ones(200), "b": b, "synflow": f})
+    named = BiasCorrector(strategy="performance", score_column="synflow", bias_column="b")
+    np.testing.assert_array_equal(named.fit(frame, acc).predict(frame), two_d.predict(X))
+    # inside a pipeline, cross-validated, cloned
+    pipe = make_pipeline(FunctionTransformer(_log_score), BiasCorrector(strategy="performance"))
+    pipe.fit(np.column_stack([np.exp(f / 100), b]), acc)
+    assert pipe[-1].C_ > 0 and pipe.predict(np.column_stack([np.exp(f / 100), b])).shape == (200,)
+    cv = KFold(4, shuffle=True, random_state=0)
+    scores = cross_val_score(clone(pipe), np.column_stack([np.exp(f / 100), b]), acc, cv=cv)
+    assert scores.shape == (4,) and np.all(scores > 0.9)
+    raw = cross_val_score(BiasCorrector(strategy="performance"), X, acc, cv=cv)
+    uncorrected = [pearson(acc[te], f[te]) for _, te in cv.split(X)]
+    assert np.all(raw > np.array(uncorrected))
+    copy = clone(named)
+    assert copy.get_params() == named.get_params() and not hasattr(copy, "C_")
+
+
+def test_bias_corrector_input_errors():
+    f, b, acc = synthetic(30)
+    with pytest.raises(ValueError, match="pass X of shape"):
+        BiasCorrector().fit(f, acc)          # scores alone, without bias=
+    with pytest.raises(ValueError, match="is a column name but X has none"):
+        BiasCorrector(score_column="synflow").fit(np.column_stack([f, b]))
+    with pytest.raises(ValueError, match="is not a column of X"):
+        BiasCorrector(bias_column="b").fit(pd.DataFrame({"f": f, "c": b}))
+    with pytest.raises(ValueError, match="out of range"):
+        BiasCorrector(bias_column=5).fit(np.column_stack([f, b]))
+    with pytest.raises(TypeError):
+        BiasCorrector("cell_size")
 
 
 def test_correction_table():

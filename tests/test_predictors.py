@@ -22,7 +22,7 @@ from nasperf.predictors import (
     kendall_tau_score,
     list_predictors,
 )
-from nasperf.predictors.omni import resolve_groups
+from nasperf.predictors.base import resolve_groups
 from nasperf.predictors.rankers import relevance_levels
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
@@ -98,7 +98,9 @@ def test_registry_covers_all_predictors():
         get_predictor("nope")
     tree = get_predictor("xgboost", n_jobs=2)
     assert isinstance(tree, TreePredictor) and tree.kind == "xgboost" and tree.n_jobs == 2
-    assert get_predictor(tree) is tree
+    copy = get_predictor(tree, n_jobs=1)
+    assert copy is not tree and copy.n_jobs == 1 and tree.n_jobs == 2  # a configured clone
+    assert get_predictor(tree).get_params() == tree.get_params()
 
 
 # -- every predictor ---------------------------------------------------------------------------

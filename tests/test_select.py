@@ -1,4 +1,4 @@
-"""CVSelectPredictor: candidates on column subsets chosen by feature-name prefix, blends,
+"""CVSelectPredictor: candidates on feature groups (explicit or from column names), blends,
 and clear errors (synthetic data, no benchmark files)."""
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def test_cv_folds_bounds():
 
 def test_column_subsets_and_blend_are_scored_and_the_best_is_refitted():
     X, y = _frame(120)
-    graf = Candidate("et[graf]", "extra_trees", ET, columns=("graf:",))
-    zc = Candidate("et[zc]", "extra_trees", ET, columns=("zc:",))
-    model = CVSelectPredictor([graf, zc], blends=[("et[graf]", "et[zc]")], cv=4,
+    graf = Candidate("et[graf]", "extra_trees", ET, columns=("graf",))
+    zc = Candidate("et[zc]", "extra_trees", ET, columns=("zc",))
+    model = CVSelectPredictor(candidates=[graf, zc], blends=[("et[graf]", "et[zc]")], cv=4,
                               random_state=0).fit(X, y)
     assert set(model.cv_scores_) == {"et[graf]", "et[zc]", "et[graf] + et[zc]"}
     # each half sees one of the two additive terms; their mean sees both
@@ -50,14 +50,14 @@ def test_column_subsets_and_blend_are_scored_and_the_best_is_refitted():
 def test_default_auto_uses_proxy_columns_only_with_feature_names(caplog):
     X, y = _frame(40)
     fast = [Candidate("extra_trees", "extra_trees", ET),
-            Candidate("extra_trees[zc]", "extra_trees", ET, columns=("zc:",))]
+            Candidate("extra_trees[zc]", "extra_trees", ET, columns=("zc",))]
     named = get_predictor("auto", candidates=fast, random_state=0).fit(X, y)
     assert set(named.cv_scores_) == {"extra_trees", "extra_trees[zc]",
                                      "extra_trees + extra_trees[zc]"}   # default blend
     with caplog.at_level("INFO", logger="nasperf.predictors"):
         plain = get_predictor("auto", candidates=fast, random_state=0).fit(X.to_numpy(), y)
     assert set(plain.cv_scores_) == {"extra_trees"}
-    assert "left out: X has no feature names" in caplog.text
+    assert "left out: no feature_groups given and X has no feature names" in caplog.text
     models = get_predictor("auto_models")
     assert models.get_params()["candidates"] == "models" and models.get_params()["blends"] == ()
 
@@ -65,8 +65,8 @@ def test_default_auto_uses_proxy_columns_only_with_feature_names(caplog):
 def test_same_seed_same_choice_and_predictions():
     X, y = _frame(40)
     cands = [("extra_trees", ET), ("random_forest", ET)]
-    a = CVSelectPredictor(cands, random_state=3).fit(X, y)
-    b = CVSelectPredictor(cands, random_state=3).fit(X, y)
+    a = CVSelectPredictor(candidates=cands, random_state=3).fit(X, y)
+    b = CVSelectPredictor(candidates=cands, random_state=3).fit(X, y)
     assert a.cv_scores_ == b.cv_scores_
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
@@ -77,9 +77,11 @@ def test_same_seed_same_choice_and_predictions():
     ({"candidates": [("extra_trees", ET), ("extra_trees", ET)]}, "must be unique"),
     ({"candidates": [("extra_trees", ET)], "blends": [("extra_trees", "lightgbm")]},
      "a blend names two or more candidates"),
-    ({"candidates": [Candidate("x", "extra_trees", ET, columns=("hw:",))]},
+    ({"candidates": [Candidate("x", "extra_trees", ET, columns=("hw",))]},
      "no usable candidate"),
     ({"candidates": [42]}, "a candidate is a Candidate"),
+    ({"candidates": [Candidate("x", "extra_trees", ET, columns=("zc:",))]},
+     "name feature groups"),
 ])
 def test_bad_configuration_is_named(kwargs, message):
     X, y = _frame(20)
