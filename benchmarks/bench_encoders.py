@@ -37,14 +37,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import first_cells, int_list
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestRegressor
+
 from nasperf.encoders import OneHotEncoder, PathEncoder
 from nasperf.eval.metrics import kendall_tau
 from nasperf.eval.runner import split
 from nasperf.eval.tables import markdown_table
 from nasperf.graphfeatures import GRAFEncoder
 from nasperf.searchspaces import get_space, load_archs, load_benchmark
-from sklearn.base import clone
-from sklearn.ensemble import RandomForestRegressor
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from _common import int_list, str_list
+
 from nasperf.eval.runner import run_benchmark
 from nasperf.eval.tables import markdown_table
 from nasperf.predictors import list_predictors

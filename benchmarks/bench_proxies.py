@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import spearmanr
+
 from nasperf.searchspaces import get_space, load_benchmark
 from nasperf.zerocost import compute_proxies, get_proxy, list_proxies
 from nasperf.zerocost.tools import seeded_model
-from scipy.stats import spearmanr
 
 log = logging.getLogger("bench_proxies")
 DETERMINISTIC = ["params", "flops", "synflow"]

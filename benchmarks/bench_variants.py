@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import first_cells, int_list, str_list
+from scipy.stats import rankdata
+from tqdm.auto import tqdm
+
 from nasperf.eval.features import build_features
 from nasperf.eval.metrics import kendall_tau
 from nasperf.eval.runner import split
@@ -34,8 +37,6 @@ from nasperf.eval.summary import summary_table
 from nasperf.eval.tables import markdown_table
 from nasperf.predictors import get_predictor
 from nasperf.searchspaces import Benchmark, load_benchmark
-from scipy.stats import rankdata
-from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
+
 from nasperf.eval.tables import markdown_table
 from nasperf.searchspaces import get_space
 from nasperf.searchspaces.data import find_data_dir
-from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 

@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from nasperf.searchspaces import ArchGraph, SearchSpace
-from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
 from sklearn.utils.validation import check_is_fitted
 
 from nasperf._utils import cache_root, resolve_device, torch_seed
+from nasperf.searchspaces import ArchGraph, SearchSpace
+from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
 
 from .base import ArchEncoder
 

@@ -51,9 +51,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from nasperf.searchspaces import ArchGraph, InvalidArchitectureError
 from torch import nn
 from tqdm.auto import tqdm
+
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError
 
 from ._graph_tensors import (
     PAD,

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace, get_space
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace, get_space
 
 T = TypeVar("T")
 

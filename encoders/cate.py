@@ -51,9 +51,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from nasperf.searchspaces import ArchGraph
 from torch import nn
 from tqdm.auto import tqdm
+
+from nasperf.searchspaces import ArchGraph
 
 from ._graph_tensors import PAD, PretrainedGraphEncoder, minibatches, pad_graphs
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from nasperf.searchspaces import SearchSpace
 from nasperf.searchspaces.features import OneHotLayout, graph_layout
 from nasperf.searchspaces.graph import data_ops, graphs_of, input_names_of, parse_graph_or_arch

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
 from nasperf.searchspaces.graph import data_ops, graphs_of, input_names_of, parse_graph_or_arch
 

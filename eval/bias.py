@@ -37,10 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.stats
-from nasperf.searchspaces import SearchSpace
-from nasperf.searchspaces.taxonomy import guess_op_info, op_info
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
+
+from nasperf.searchspaces import SearchSpace
+from nasperf.searchspaces.taxonomy import guess_op_info, op_info
 
 from .metrics import check_pair, kendall_tau, pearson, spearman
 

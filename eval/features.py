@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from nasperf.searchspaces import Benchmark
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nasperf.searchspaces import Benchmark, load_benchmark
 from sklearn.base import clone
+
+from nasperf.searchspaces import Benchmark, load_benchmark
 
 from .features import build_features, split_families
 

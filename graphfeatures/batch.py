@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError
 from nasperf.searchspaces.graph import input_names_of
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from nasperf.encoders.base import ArchEncoder, unique_index
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, SearchSpace
 from nasperf.searchspaces.graph import data_ops, graphs_of, parse_graph_or_arch

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from nasperf.searchspaces import Benchmark, get_space
 from nasperf.searchspaces.data import find_data_dir
 from nasperf.searchspaces.errors import DataNotFoundError

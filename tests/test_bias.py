@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
+
 from nasperf.eval.bias import (
     ARCH_QUANTITIES,
     PAPER_TABLE4,
@@ -23,7 +25,6 @@ from nasperf.eval.bias import (
 from nasperf.eval.cli.bias import add_parser, run
 from nasperf.eval.metrics import kendall_tau, pearson, spearman
 from nasperf.searchspaces import get_space
-from sklearn.base import clone
 
 SPACE = get_space("nb201")
 ARCH = SPACE.parse("(0, 2, 3, 2, 3, 1)")  # skip, conv3, conv3 | conv1, conv1, none; node 2 dead

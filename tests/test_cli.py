@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nasperf.eval.cli import COMMANDS, build_parser, main
 
 PROBE = """

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from nasperf.encoders import OneHotEncoder, PathEncoder
 from nasperf.eval.bias import ARCH_QUANTITIES, compute_quantities, op_kind
 from nasperf.graphfeatures import GRAFEncoder

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from nasperf.encoders import OneHotEncoder, PathEncoder
-from nasperf.encoders.path import enumerate_paths
-from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+
+from nasperf.encoders import OneHotEncoder, PathEncoder
+from nasperf.encoders.path import enumerate_paths
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 
 C3, C1, SKIP, NONE, POOL = "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "none", "avg_pool_3x3"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+" \

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nasperf.graphfeatures import FEATURE_GROUPS, GRAFEncoder, graph_features
-from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+
+from nasperf.graphfeatures import FEATURE_GROUPS, GRAFEncoder, graph_features
+from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 
 C3, C1, SKIP, POOL = "nor_conv_3x3", "nor_conv_1x1", "skip_connect", "avg_pool_3x3"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+" \

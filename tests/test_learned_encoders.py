@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+
 from nasperf.encoders._graph_tensors import (
     PAD,
     build_vocab,
@@ -23,7 +25,6 @@ from nasperf.encoders.cate import (
 )
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from nasperf.searchspaces.cell6 import NB201Space
-from sklearn.base import clone
 
 TINY_A2V = dict(latent_dim=4, hidden_dim=16, n_layers=2, batch_size=16, n_prior_samples=50,
                 progress=False, use_cache=False)

@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
+from sklearn.metrics import mean_absolute_error, ndcg_score, root_mean_squared_error
+
 from nasperf.eval.metrics import (
     HIGHER_IS_BETTER,
     METRICS,
@@ -24,7 +26,6 @@ from nasperf.eval.metrics import (
     top_k_membership,
     top_k_overlap,
 )
-from sklearn.metrics import mean_absolute_error, ndcg_score, root_mean_squared_error
 
 
 def tied_data(seed: int, n: int = 60):

@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nasperf.searchspaces import InvalidArchitectureError, get_space
 from nasperf.searchspaces.models.nb101 import NB101Network, compute_vertex_channels
 from nasperf.searchspaces.nb101 import INTERIOR_OPS, NB101Arch

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from nasperf.searchspaces.cell6 import NB201Arch
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from nasperf.searchspaces.nb301 import NB301Arch, NB301Space
 

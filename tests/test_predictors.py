@@ -10,6 +10,10 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from nasperf.predictors import (
     GPPredictor,
     LambdaRankPredictor,
@@ -24,9 +28,6 @@ from nasperf.predictors import (
 )
 from nasperf.predictors.base import resolve_groups
 from nasperf.predictors.rankers import relevance_levels
-from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 #: Small, fast settings per registry name.
 FAST = {

@@ -10,6 +10,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+
 from nasperf.predictors import (
     PREDICTORS,
     CVSelectPredictor,
@@ -27,9 +31,6 @@ from nasperf.predictors import (
 )
 from nasperf.predictors.base import groups_from_names, resolve_groups
 from nasperf.predictors.select import DEFAULT_CANDIDATES, Candidate
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import GridSearchCV, KFold
 
 CLASSES = [CVSelectPredictor, GPPredictor, LambdaRankPredictor, MLPEnsemblePredictor,
            OmniPredictor, PairwiseRankerPredictor, RankerPredictor, TreePredictor]

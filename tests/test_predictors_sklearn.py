@@ -23,6 +23,8 @@ random forest; it is exercised in ``tests/test_predictors.py``.
 from __future__ import annotations
 
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
 from nasperf.predictors import (
     CVSelectPredictor,
     GPPredictor,
@@ -33,7 +35,6 @@ from nasperf.predictors import (
     RankerPredictor,
     TreePredictor,
 )
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 SMALL = {"n_estimators": 20}
 

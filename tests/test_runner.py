@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
 from nasperf.eval.cli import main
 from nasperf.eval.features import build_features
 from nasperf.eval.metrics import kendall_tau
 from nasperf.eval.runner import run_benchmark, split, summarise
-from sklearn.base import BaseEstimator, RegressorMixin
 
 
 def test_split_is_disjoint_and_deterministic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from nasperf.predictors import CVSelectPredictor, get_predictor, kendall_tau_score
 from nasperf.predictors.select import Candidate, cv_folds
 

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestRegressor
+
 from nasperf.eval.cli.shap import add_parser, run
 from nasperf.eval.shap_attr import (
     ShapResult,
@@ -19,7 +21,6 @@ from nasperf.eval.shap_attr import (
     plot_summary,
     shap_attributions,
 )
-from sklearn.ensemble import RandomForestRegressor
 
 NAMES = ["zc:synflow", "zc:snip", "graf:min_path_len[a]", "graf:op_count[a]"]
 

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from nasperf.eval.cli import main
 from nasperf.eval.summary import count_table, read_results, summary_table
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space
 from nasperf.searchspaces.models.tnb101 import (
     OFFICIAL_NUM_CLASSES,

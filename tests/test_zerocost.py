@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import autograd, nn
+
 from nasperf.searchspaces import get_space
 from nasperf.zerocost import (
     BatchTooLargeError,
@@ -24,7 +26,6 @@ from nasperf.zerocost import (
 )
 from nasperf.zerocost.data import infer_input_shape, load_digits_arrays
 from nasperf.zerocost.registry import PROXIES
-from torch import autograd, nn
 
 ALL = ["synflow", "nwot", "jacov", "snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain",
        "epe_nas", "zen", "ntk", "params", "flops"]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nasperf.eval.cli import proxies as cli
 
 SMALL = '{"channels": 4, "cells_per_stage": 1}'
@@ -81,6 +82,7 @@ def test_python_dash_m_entry_point():
 # -- nasperf.zerocost.tools ------------------------------------------------------------------------
 def test_seeded_model_is_the_manual_seed_stream_and_keeps_the_callers_rng():
     import torch
+
     from nasperf.searchspaces import get_space
     from nasperf.zerocost.tools import seeded_model
 
@@ -100,6 +102,7 @@ def test_seeded_model_is_the_manual_seed_stream_and_keeps_the_callers_rng():
 def test_load_factory_batch_and_table(tmp_path):
     import numpy as np
     import torch
+
     from nasperf.zerocost import compute_proxies
     from nasperf.zerocost.tools import format_table, load_batch, load_factory
 

@@ -6,17 +6,18 @@ import json
 import logging
 import math
 
-import nasperf.zerocost.encoder as encoder_module
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from nasperf.searchspaces import get_space
-from nasperf.zerocost import ZeroCostEncoder, compute_proxies
-from nasperf.zerocost.encoder import read_cache
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+import nasperf.zerocost.encoder as encoder_module
+from nasperf.searchspaces import get_space
+from nasperf.zerocost import ZeroCostEncoder, compute_proxies
+from nasperf.zerocost.encoder import read_cache
 
 SMALL = {"channels": 4, "cells_per_stage": 1}
 ARCHS = ["(0, 2, 3, 2, 3, 1)", "(4, 0, 4, 1, 2, 0)", "(1, 0, 2, 2, 2, 1)"]

@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Print the benchmark, its metadata and its column summary."""
     import pandas as pd
+
     from nasperf.searchspaces import load_benchmark
 
     b = load_benchmark(args.space, args.dataset, data_dir=args.data_dir, source=args.source)

@@ -115,10 +115,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_many(args: argparse.Namespace, data: Any, common: dict) -> int:
     """Every architecture of ``--archs-file`` not yet in ``--out``: one JSON line each."""
+    from tqdm.auto import tqdm
+
     from nasperf.searchspaces import get_space
     from nasperf.zerocost import compute_proxies
     from nasperf.zerocost.tools import seeded_model
-    from tqdm.auto import tqdm
 
     space = get_space(args.space)
     if not args.archs_file.is_file():

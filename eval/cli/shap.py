@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     """Run ``nasperf shap``. ``bench`` replaces ``load_benchmark(...)`` (tests)."""
     import numpy as np
     import pandas as pd
+
     from nasperf.predictors import get_predictor
 
     from ..features import build_features
