@@ -1,4 +1,4 @@
-"""Ideas for the best configuration, measured one by one (issue #9's "ideas worth trying").
+"""Ideas for the best configuration, measured one by one on common splits.
 
 Each variant is a function ``(ctx, tr, te, seed) -> predictions for the test cells`` in
 :data:`VARIANTS`; all see the same splits (:func:`nasperf.eval.runner.split`, seeds ``0..k-1``) of

@@ -120,7 +120,7 @@ class Benchmark:
         """One row per distinct network: architectures whose pruned graphs are isomorphic
         (equal :meth:`ArchGraph.canonical_hash` for every cell) are merged, numeric columns
         averaged, the first architecture kept. Split train/test only after this, or the same
-        network lands on both sides (PITFALLS C13)."""
+        network lands on both sides."""
         keys = [tuple(g.canonical_hash() for g in self.space.to_graphs(a).values())
                 for a in self.archs]
         codes = pd.factorize(pd.Series(keys, dtype=object))[0]

@@ -6,7 +6,7 @@ and four intermediate nodes 2..5. Intermediate node ``i`` sums two operations ap
 **distinct** earlier nodes ``j < i``; the cell output concatenates nodes 2..5 along channels.
 
 Architectures store operation **names**, never ids: the original DARTS list has eight ops
-(with ``none``), NAS-Bench-301 has the seven below (PITFALLS C15 / NASLib PR #54). Op ids are
+(with ``none``), NAS-Bench-301 has the seven below (NASLib PR #54). Op ids are
 used only at the NASLib "compact" boundary, in the order of NASLib's
 ``nasbench301/conversions.py`` and NAS-Bench-301's ConfigSpace::
 

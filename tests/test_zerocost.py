@@ -498,7 +498,7 @@ def test_out_of_memory_names_the_batch_size():
 
 
 class MixedLayers(nn.Module):
-    """Conv1d, a grouped Conv2d, LayerNorm with and without weights (pitfall C17)."""
+    """Conv1d, a grouped Conv2d, LayerNorm with and without weights."""
 
     def __init__(self):
         super().__init__()

@@ -17,7 +17,7 @@ DEFAULT_LAYERS: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, 
 RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 
 #: Used by NWOT only when a network has no module of :data:`RELU_FAMILY`: the sign of the
-#: pre-activation of these is binarised instead (pitfall C5).
+#: pre-activation of these is binarised instead.
 OTHER_ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.GELU, nn.SiLU, nn.Mish, nn.ELU, nn.CELU, nn.SELU, nn.Hardswish, nn.Hardtanh,
     nn.Tanh, nn.Sigmoid, nn.Softplus, nn.Hardsigmoid, nn.LogSigmoid, nn.Softsign,

@@ -18,7 +18,7 @@ hessian_grad       ``autograd.grad(sum(g.detach() * g), weights)`` with    grasp
 
 Computing them from one forward gives the same numbers as NASLib's separate passes (each
 proxy there re-runs the same deterministic train-mode forward on a fresh copy). The pass
-never splits the batch, so no score depends on available memory (pitfall C6).
+never splits the batch, so no score depends on available memory.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from . import (
     zen,
 )
 
-#: In the order of the issue: synflow, nwot, jacov, snip, grasp, fisher, grad_norm, l2_norm,
+#: In this order: synflow, nwot, jacov, snip, grasp, fisher, grad_norm, l2_norm,
 #: plain, epe_nas, zen, ntk, params, flops.
 BUILTIN = tuple(m.PROXY for m in (synflow, nwot, jacov, snip, grasp, fisher, grad_norm, l2_norm,
                                   plain, epe_nas, zen, ntk, params, flops))

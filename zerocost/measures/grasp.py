@@ -5,7 +5,7 @@
 NASLib / zero-cost-nas (``-theta * Hg``: "accuracy seems to be negatively correlated with
 this metric, so we add -ve sign"); the original GraSP prunes the *lowest* ``-theta Hg``.
 Train mode, mean-reduced loss, temperature 1, one iteration. The value varies a lot across
-initialisation seeds (pitfall C7). Reference: Wang et al., "Picking Winning Tickets Before
+initialisation seeds. Reference: Wang et al., "Picking Winning Tickets Before
 Training by Preserving Gradient Flow", ICLR 2020; ``foresight/pruners/measures/grasp.py``;
 NASLib ``measures/grasp.py``. Higher is better.
 """

@@ -6,7 +6,7 @@
 (Robin Ru) of Mellor et al.'s v1 score; it is at most ``-N`` (equality when the Jacobians are
 uncorrelated), so on the NAS-Bench-Suite-Zero batch of 32 the values are about -32 .. -90.
 Eigenvalues come from ``eigvalsh`` in float64 and are clipped at 0 (NASLib's ``np.linalg.eig``
-can return complex or slightly negative values; pitfall C8). Train mode. Reference: Mellor et
+can return complex or slightly negative values). Train mode. Reference: Mellor et
 al., "Neural Architecture Search without Training", ICML 2021 (arXiv v1);
 NASLib ``measures/jacov.py``. Higher is better.
 """

@@ -8,9 +8,9 @@ TE-NAS ``--batch_size`` default; ``None`` for all): with the default batch of 32
 own forward of those 16, with a batch of at most ``k`` it shares the train pass. The NTK is
 ``Theta = G G^T`` (``N x N``, float64); its eigenvalues come from ``eigvalsh`` and the score is
 ``log(lambda_max / lambda_min)`` (natural log). TE-NAS reports the condition number itself
-and replaces NaN by 1e5 (pitfall C9); here the log keeps the scale usable and a numerically
+and replaces NaN by 1e5; here the log keeps the scale usable and a numerically
 singular NTK (``lambda_min`` below ``N * eps * lambda_max``, ``eps`` of the gradient dtype) is
-clamped at that tolerance, with a note (pitfall C10). Cost: ``k`` backward passes.
+clamped at that tolerance, with a note. Cost: ``k`` backward passes.
 Reference: Chen, Gong & Wang, "Neural Architecture Search on ImageNet in Four GPU Hours: A
 Theoretically Inspired Perspective", ICLR 2021; ``VITA-Group/TENAS lib/procedures/ntk.py``.
 Lower is better.

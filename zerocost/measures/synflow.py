@@ -6,14 +6,14 @@ of one sample (shape of one batch item) is propagated, ``R = sum(output)`` is
 back-propagated, and ``sum |theta * dR/dtheta|`` is taken over the scored layers' weights
 (Conv/Linear, as NASLib's ``get_layer_metric_array``). The score is the natural log of that
 sum, as stored by NAS-Bench-Suite-Zero (NASLib's ``ZeroCost.query`` applies ``log``); the
-raw sums span 1e30..1e60 and overflow float32 (pitfalls C1, B16).
+raw sums span 1e30..1e60 and overflow float32.
 
 BatchNorm: by default every BatchNorm module is bypassed (its output replaced by its input),
 as NASLib's ``synflow`` (``bn=False``) that produced the benchmark values; with
 ``options={"synflow": {"bn": True}}`` BatchNorm is kept in eval mode with its current
 running statistics, as in the Synaptic Flow code (``model.eval()``), which at initialisation
 is close to the identity. The copy runs in eval mode (dropout off); never train-mode BN on a
-batch of one (pitfall C3). The caller's model is never touched (C2). A sum of 0 (no path
+batch of one. The caller's model is never touched. A sum of 0 (no path
 carries signal) or an overflow gives NaN with the reason. Reference: Tanaka et al., "Pruning
 neural networks without any data by iteratively conserving synaptic flow", NeurIPS 2020;
 ``foresight/pruners/measures/synflow.py``; NASLib ``measures/synflow.py``. Higher is better.

@@ -5,7 +5,7 @@ biases 0, BatchNorm/GroupNorm weight 1 and bias 0), two Gaussian inputs ``x, x'`
 batch's shape (the data is not used, only its shape) give the feature map ``F`` before global
 pooling; the score is ``log(mean_n sum |F(x) - F(x + 0.01 x')|)`` plus, for every BatchNorm
 with running statistics, ``log sqrt(mean(running_var))`` read after the two train-mode
-forwards (BatchNorm modules without running statistics are skipped; pitfall C11). ``F`` is,
+forwards (BatchNorm modules without running statistics are skipped). ``F`` is,
 in order: ``options={"zen": {"feature_fn": f}}`` (``f(net, x) -> Tensor``), the model's
 ``forward_before_global_avg_pool`` or ``forward_features`` method, the input of its last
 adaptive pooling module, or (with a note) the output. Train mode, no gradients, seeded.
