@@ -99,23 +99,14 @@ def user_cache_dir() -> Path:
     return cache_root() / "data"
 
 
-def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The data directory in use, as a one-element list: ``data_dir``, else
-    ``$NASPERF_DATA``, else :func:`user_cache_dir`."""
+def data_dir_in_use(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """The data directory (``data_dir``, else ``$NASPERF_DATA``, else :func:`user_cache_dir`)
+    and where its choice came from, in words (for messages)."""
     if data_dir is not None:
-        return [Path(data_dir).expanduser()]
+        return Path(data_dir).expanduser(), "the data_dir argument"
     if os.environ.get(ENV_VAR):
-        return [Path(os.environ[ENV_VAR]).expanduser()]
-    return [user_cache_dir()]
-
-
-def data_dir_source(data_dir: str | os.PathLike | None = None) -> str:
-    """Where the directory of :func:`candidate_dirs` comes from, in words."""
-    if data_dir is not None:
-        return "the data_dir argument"
-    if os.environ.get(ENV_VAR):
-        return f"${ENV_VAR}"
-    return "the user cache"
+        return Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"
+    return user_cache_dir(), "the user cache"
 
 
 def find_data_dir(data_dir: str | os.PathLike | None = None, need: str | None = None) -> Path:
@@ -127,8 +118,7 @@ def find_data_dir(data_dir: str | os.PathLike | None = None, need: str | None = 
         The directory (or ``need`` inside it) does not exist; the message names the
         directory, where its choice came from, and how to get the files.
     """
-    (root,) = candidate_dirs(data_dir)
-    source = data_dir_source(data_dir)
+    root, source = data_dir_in_use(data_dir)
     if not root.is_dir():
         problem = f"the benchmark data directory {root} (from {source}) does not exist"
     elif need is not None and not (root / need).is_file():

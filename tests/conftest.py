@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.data)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one torch thread (proxy values and timings do not depend on the
+    machine's thread count); the previous count is restored afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The benchmark data directory, or skip the test with the places looked at."""

@@ -31,12 +31,7 @@ ALL = ["synflow", "nwot", "jacov", "snip", "grasp", "fisher", "grad_norm", "l2_n
        "epe_nas", "zen", "ntk", "params", "flops"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_nb201(arch: str = "(0, 2, 3, 2, 3, 1)", seed: int = 0) -> nn.Module:

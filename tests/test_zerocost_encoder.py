@@ -23,12 +23,7 @@ SMALL = {"channels": 4, "cells_per_stage": 1}
 ARCHS = ["(0, 2, 3, 2, 3, 1)", "(4, 0, 4, 1, 2, 0)", "(1, 0, 2, 2, 2, 1)"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def strings(archs):
