@@ -30,7 +30,6 @@ from collections.abc import Callable
 
 import numpy as np
 from _common import first_cells, int_list, str_list
-from scipy.stats import kendalltau
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -38,6 +37,8 @@ from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from nasperf.eval.metrics import kendall_tau
 
 log = logging.getLogger("bench_learned_encoders")
 
@@ -77,7 +78,7 @@ def kendall_table(features: dict[str, np.ndarray], y: np.ndarray, sizes: list[in
                     idx = np.random.default_rng(seed).permutation(len(y))
                     train, test = idx[:n], idx[n:]
                     model = REGRESSORS[reg](seed).fit(X[train], y[train])
-                    taus.append(float(kendalltau(model.predict(X[test]), y[test])[0]))
+                    taus.append(kendall_tau(y[test], model.predict(X[test])))
                 results.setdefault(reg, {}).setdefault(name, {})[n] = taus
                 log.info("%s %s n=%d: tau %.3f +- %.3f", reg, name, n, np.mean(taus),
                          np.std(taus))
