@@ -86,7 +86,8 @@ def test_disk_cache_is_reused_and_resumable(tmp_path, monkeypatch):
     assert calls == [["synflow", "nwot", "params"]]  # only the new architecture
     np.testing.assert_allclose(X2[:2], X)
     # a different seed is a different cache file
-    ZeroCostEncoder("nb201", **{**kw, "proxies": ["params"], "seed": 1}).fit_transform(ARCHS[:1])
+    other_seed = {**kw, "proxies": ["params"], "random_state": 1}
+    ZeroCostEncoder("nb201", **other_seed).fit_transform(ARCHS[:1])
     assert len(list(tmp_path.glob("*.jsonl"))) == 2
 
 
@@ -127,3 +128,8 @@ def test_benchmark_values_are_used_when_present(data_dir):
     X = enc.transform(ARCHS[:1])
     assert X[0].tolist() == pytest.approx(
         [rec["params"]["score"], rec["synflow"]["score"], rec["snip"]["score"]])
+
+
+def test_random_state_must_be_an_integer_seed():
+    with pytest.raises(ValueError, match="random_state must be an integer seed"):
+        ZeroCostEncoder("nb201", random_state=None).fit()

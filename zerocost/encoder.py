@@ -31,7 +31,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
     For every architecture and proxy the value comes from, in order: the benchmark's
     precomputed table (when ``precomputed`` and the architecture is listed there), the disk
     cache (``cache_dir``), or :func:`nasperf.zerocost.compute_proxies` on ``space.to_model(arch)``
-    (initialised with ``torch.manual_seed(seed)``), whose result is then cached.
+    (initialised with ``torch.manual_seed(random_state)``), whose result is then cached.
 
     Parameters
     ----------
@@ -51,11 +51,12 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
     dataset, source, data_dir : optional
         Passed to ``load_benchmark``.
     cache_dir : path, optional
-        Directory of the disk cache: one JSON-lines file per (space, data, seed, model
+        Directory of the disk cache: one JSON-lines file per (space, data, random_state, model
         kwargs, options), appended after every architecture, so an interrupted run resumes.
     device : str
-    seed : int
-        Model initialisation and proxy seed.
+    random_state : int, default 0
+        Seed of the networks' initialisation and of the proxies (an integer: the same seed
+        gives the same scores, so cached scores stay valid).
     batch_size : int
         Size of the default batch.
     model_kwargs : dict, optional
@@ -76,7 +77,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
                  data: Any = None, precomputed: Any = True, dataset: str | None = None,
                  source: str | None = None, data_dir: str | os.PathLike | None = None,
                  cache_dir: str | os.PathLike | None = None, device: str = "cpu",
-                 seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE,
+                 random_state: int = 0, batch_size: int = DEFAULT_BATCH_SIZE,
                  model_kwargs: dict | None = None, options: dict | None = None,
                  progress: bool = False) -> None:
         self.space = space
@@ -88,7 +89,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         self.data_dir = data_dir
         self.cache_dir = cache_dir
         self.device = device
-        self.seed = seed
+        self.random_state = random_state
         self.batch_size = batch_size
         self.model_kwargs = model_kwargs
         self.options = options
@@ -99,6 +100,9 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         """Validate the parameters and load the precomputed table; nothing is learned."""
         from nasperf.searchspaces import get_space
 
+        if isinstance(self.random_state, bool) or not isinstance(self.random_state,
+                                                                  (int, np.integer)):
+            raise ValueError(f"random_state must be an integer seed, got {self.random_state!r}")
         self.space_ = get_space(self.space)
         self.proxies_ = resolve_proxies(self.proxies)
         self.table_ = self._load_table()
@@ -172,7 +176,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         """The batch used for every architecture and a tag identifying it in the cache."""
         if self.data is None:
             shape = infer_input_shape(first_model)
-            batch = default_batch(shape, batch_size=self.batch_size, seed=self.seed)
+            batch = default_batch(shape, batch_size=self.batch_size, seed=self.random_state)
             return batch, f"digits{self.batch_size}-{'x'.join(map(str, shape))}"
         x, y = to_batch(self.data)
         h = hashlib.sha1(x.detach().cpu().contiguous().numpy().tobytes())
@@ -186,7 +190,8 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         extra = json.dumps({"model_kwargs": self.model_kwargs or {},
                             "options": self.options or {}}, sort_keys=True, default=repr)
         digest = hashlib.sha1(extra.encode()).hexdigest()[:8]
-        path = Path(self.cache_dir) / f"{self.space_.name}__{tag}__seed{self.seed}__{digest}.jsonl"
+        name = f"{self.space_.name}__{tag}__seed{self.random_state}__{digest}.jsonl"
+        path = Path(self.cache_dir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -204,7 +209,8 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
             need = [n for n in todo[i] if n not in cached]
             if need:
                 scores = compute_proxies(self._build(archs[i], kwargs), batch, need,
-                                         device=self.device, seed=self.seed, options=self.options)
+                                         device=self.device, seed=self.random_state,
+                                         options=self.options)
                 cached = cache[keys[i]] = {**cached, **scores}
                 if path is not None:
                     with open(path, "a") as f:
@@ -213,7 +219,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
                 out[i, col[n]] = cached[n]
 
     def _build(self, arch: Any, kwargs: dict) -> torch.nn.Module:
-        with torch_seed(self.seed):
+        with torch_seed(self.random_state):
             return self.space_.to_model(arch, **kwargs)
 
 
