@@ -207,7 +207,7 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
                      "epochs", "batch_size", "lr", "kl_weight", "validation_fraction",
                      "n_prior_samples")
 
-    def __init__(self, space="nb201", latent_dim: int = 16, hidden_dim: int = 128,
+    def __init__(self, space="nb201", *, latent_dim: int = 16, hidden_dim: int = 128,
                  n_layers: int = 4, n_mlp_layers: int = 2, dropout: float = 0.3,
                  epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
                  kl_weight: float | None = None, validation_fraction: float = 0.1,

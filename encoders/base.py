@@ -37,7 +37,7 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
         :data:`PROGRESS_MIN_ITEMS` architectures.
     """
 
-    def __init__(self, space: str | SearchSpace | None = None, progress: bool | None = None):
+    def __init__(self, space: str | SearchSpace | None = None, *, progress: bool | None = None):
         self.space = space
         self.progress = progress
 

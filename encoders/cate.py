@@ -268,7 +268,7 @@ class CATEEncoder(PretrainedGraphEncoder):
                      "corruption_rate", "k_pairs", "pair_tolerance", "cost_fn", "epochs",
                      "batch_size", "lr", "weight_decay", "warmup_steps", "validation_fraction")
 
-    def __init__(self, space="nb201", d_model: int = 64, n_heads: int = 4, d_ff: int = 128,
+    def __init__(self, space="nb201", *, d_model: int = 64, n_heads: int = 4, d_ff: int = 128,
                  n_layers: int = 3, n_cross_layers: int = 2, dropout: float = 0.1,
                  corruption_rate: float = 0.2, k_pairs: int = 2, pair_tolerance: float = 0.0,
                  cost_fn: Callable[[ArchGraph], float] | None = None, epochs: int = 10,

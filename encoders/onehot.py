@@ -66,7 +66,7 @@ class OneHotEncoder(ArchEncoder):
     feature_names_out_ : list of str
     """
 
-    def __init__(self, space: str | SearchSpace | None = None, categorical: bool = False,
+    def __init__(self, space: str | SearchSpace | None = None, *, categorical: bool = False,
                  layout: str = "auto", progress: bool | None = None):
         self.space = space
         self.categorical = categorical

@@ -102,7 +102,7 @@ class PathEncoder(ArchEncoder):
         ``path[op>op>...]`` (``normal_path[input0>sep_conv_3x3]`` for NB301).
     """
 
-    def __init__(self, space: str | SearchSpace | None = None, max_paths: int | None = None,
+    def __init__(self, space: str | SearchSpace | None = None, *, max_paths: int | None = None,
                  vocabulary: str = "auto", counts: bool = False, sparse: bool | str = "auto",
                  progress: bool | None = None):
         self.space = space

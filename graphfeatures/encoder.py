@@ -77,7 +77,7 @@ class GRAFEncoder(ArchEncoder):
     3.0
     """
 
-    def __init__(self, space: str | SearchSpace | None = None,
+    def __init__(self, space: str | SearchSpace | None = None, *,
                  feature_groups: str | Sequence[str] | None = None,
                  op_subsets: Sequence[Sequence[str]] | None = None,
                  max_subset_size: int | None = None, ops: Sequence[str] | None = None,

@@ -314,3 +314,17 @@ def test_feature_groups_out_is_one_group_named_after_the_encoder():
             name: list(range(len(enc.get_feature_names_out())))}
         with pytest.raises(NotFittedError):
             cls("nb201").get_feature_groups_out()
+
+
+@pytest.mark.parametrize("name", ["OneHotEncoder", "PathEncoder", "Arch2VecEncoder",
+                                  "CATEEncoder", "GRAFEncoder", "ZeroCostEncoder"])
+def test_encoder_options_are_keyword_only(name):
+    import nasperf.encoders
+    import nasperf.graphfeatures
+    import nasperf.zerocost
+
+    cls = next(getattr(m, name) for m in (nasperf.encoders, nasperf.graphfeatures,
+                                          nasperf.zerocost) if hasattr(m, name))
+    assert cls("nb201").space == "nb201"          # the space stays positional
+    with pytest.raises(TypeError):
+        cls("nb201", True)

@@ -73,7 +73,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
     both a warning is logged.
     """
 
-    def __init__(self, space: Any = "nb201", proxies: str | Sequence[str] = "all",
+    def __init__(self, space: Any = "nb201", *, proxies: str | Sequence[str] = "all",
                  data: Any = None, precomputed: Any = True, dataset: str | None = None,
                  source: str | None = None, data_dir: str | os.PathLike | None = None,
                  cache_dir: str | os.PathLike | None = None, device: str = "cpu",
