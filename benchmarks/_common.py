@@ -9,21 +9,13 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from nasperf.eval.cli._options import csv_list as str_list
+from nasperf.eval.cli._options import int_list
+
 if TYPE_CHECKING:  # pragma: no cover
     from nasperf.searchspaces import Benchmark
 
-
-def str_list(text: str) -> list[str]:
-    """The non-empty items of a comma-separated option value, stripped."""
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-def int_list(text: str) -> list[int]:
-    """A comma-separated option value of integers, e.g. ``"32,128,1024"``."""
-    try:
-        return [int(t) for t in str_list(text)]
-    except ValueError:
-        raise ValueError(f"expected comma-separated integers, got {text!r}") from None
+__all__ = ["first_cells", "int_list", "str_list"]  # option parsing shared with the CLI
 
 
 def first_cells(bench: Benchmark, n: int | None) -> Benchmark:

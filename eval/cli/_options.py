@@ -52,3 +52,11 @@ def add_verbose(parser: Parser) -> argparse.Action:
 def csv_list(text: str) -> list[str]:
     """The non-empty items of a comma-separated option value, stripped."""
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def int_list(text: str) -> list[int]:
+    """A comma-separated option value of integers, e.g. ``"32,128,1024"``."""
+    try:
+        return [int(t) for t in csv_list(text)]
+    except ValueError:
+        raise ValueError(f"expected comma-separated integers, got {text!r}") from None

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_space, csv_list
+from ._options import add_data_dir, add_dataset, add_space, csv_list, int_list
 
 #: The README's main job: the toolkit's best configuration, a small grid.
 DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     df = run_benchmark(
         args.space, args.dataset, features=csv_list(args.features),
         predictors=csv_list(args.predictors),
-        train_sizes=[int(n) for n in csv_list(args.train_sizes)], seeds=args.seeds,
+        train_sizes=int_list(args.train_sizes), seeds=args.seeds,
         test=args.test if args.test == "rest" else int(args.test), out=args.out,
         source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
