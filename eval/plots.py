@@ -15,6 +15,15 @@ import pandas as pd
 from nasperf._utils import import_optional
 
 
+def new_figure(width: float, height: float, dpi: float | None = None):
+    """A stand-alone matplotlib ``Figure`` of ``width`` x ``height`` inches (object API: no
+    pyplot state, no backend choice).
+
+    Raises ``ImportError`` naming ``pip install 'nasperf[plots]'`` without matplotlib."""
+    figure = import_optional("matplotlib.figure", "plots", "plotting")
+    return figure.Figure(figsize=(width, height), dpi=dpi)
+
+
 def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
                               metric: str = "kendall_tau",
                               lines: Sequence[str] = ("features", "predictor")) -> Path:
@@ -27,12 +36,11 @@ def plot_metric_vs_train_size(df: pd.DataFrame, path: str | Path,
     ImportError
         matplotlib is not installed (``pip install 'nasperf[plots]'``).
     """
-    figure = import_optional("matplotlib.figure", "plots", "plotting")
+    fig = new_figure(6.5, 4.2, dpi=120)
     colormaps = import_optional("matplotlib", "plots", "plotting").colormaps
 
     lines = list(lines)
     g = df.groupby([*lines, "train_size"])[metric].agg(["mean", "std"])
-    fig = figure.Figure(figsize=(6.5, 4.2), dpi=120)
     ax = fig.subplots()
     levels = list(range(len(lines)))
     groups = list(g.groupby(level=levels))

@@ -35,6 +35,8 @@ import pandas as pd
 
 from nasperf._utils import import_optional
 
+from .plots import new_figure
+
 log = logging.getLogger(__name__)
 
 #: (regex on the feature's base name, GRAF feature group of
@@ -346,14 +348,6 @@ def shap_attributions(
 
 
 # -- plots -----------------------------------------------------------------------------------------
-def _new_figure(width: float, height: float):
-    """A stand-alone matplotlib ``Figure`` (object API: no pyplot state, no backend choice).
-
-    Raises ``ImportError`` naming ``pip install 'nasperf[plots]'`` without matplotlib."""
-    figure = import_optional("matplotlib.figure", "plots", "plotting")
-    return figure.Figure(figsize=(width, height))
-
-
 def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
                  title: str | None = None) -> Path:
     """Beeswarm of the ``max_display`` most important features, written as a PNG.
@@ -362,7 +356,7 @@ def plot_summary(result: ShapResult, path: str | Path, max_display: int = 20,
     matplotlib and shap (``pip install 'nasperf[shap]'``).
     """
     shown = min(max_display, len(result.feature_names))
-    fig = _new_figure(8, 0.4 * shown + 1.5)
+    fig = new_figure(8, 0.4 * shown + 1.5)
     shap = import_optional("shap", "shap", "plot_summary")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -384,7 +378,7 @@ def plot_bar(result: ShapResult, path: str | Path, max_display: int = 20,
     path.parent.mkdir(parents=True, exist_ok=True)
     feats = result.mean_abs().iloc[:max_display][::-1]
     grp = result.group_importance()["mean_abs_shap"][::-1]
-    fig = _new_figure(12, 0.3 * max(len(feats), len(grp)) + 1.5)
+    fig = new_figure(12, 0.3 * max(len(feats), len(grp)) + 1.5)
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     ax1.barh(feats.index, feats.to_numpy(), color="#1f77b4")
     ax1.set_xlabel("mean |SHAP value|")
