@@ -7,9 +7,45 @@ with the command's default, and returns the ``argparse.Action``.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 Parser = Any  # argparse.ArgumentParser or an argument group
+
+_ROLE = re.compile(r":(?:mod|func|class|meth|data|attr|obj):`~?([^`]+)`")
+
+
+def plain_text(doc: str | None) -> str:
+    """A docstring as plain text for ``--help``: reST roles and literals unwrapped.
+
+    ``:func:`~a.b.c``` becomes ``c``, ``:mod:`a.b``` becomes ``a.b`` and a double-backquoted
+    literal loses its backquotes; ``Examples::`` becomes ``Examples:``.
+    """
+    if not doc:
+        return ""
+    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if m.group(0).count("~")
+                     else m.group(1), doc)
+    return text.replace("``", "").replace("::\n", ":\n").strip()
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter,
+                    argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions kept as written (paragraphs, examples), defaults shown for every option
+    that has a help text and a default other than None/False."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if "default:" in help_text or action.default in (None, False, argparse.SUPPRESS):
+            return help_text
+        return super()._get_help_string(action)
+
+
+def new_command(sub: argparse._SubParsersAction, name: str, help: str,
+                doc: str | None) -> argparse.ArgumentParser:
+    """Add command ``name`` to ``sub`` with ``help`` (one line) and the module docstring
+    ``doc`` as its plain-text description."""
+    return sub.add_parser(name, help=help, description=plain_text(doc),
+                          formatter_class=HelpFormatter)
 
 
 def add_space(parser: Parser, default: str | None = "nb201",

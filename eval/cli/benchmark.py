@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_space, csv_list, int_list
+from ._options import add_data_dir, add_dataset, add_space, csv_list, int_list, new_command
 
 #: The README's main job: the toolkit's best configuration, a small grid.
 DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
@@ -24,8 +24,7 @@ DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``benchmark`` command to ``sub``."""
-    p = sub.add_parser("benchmark", help=COMMANDS["benchmark"][1], description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = new_command(sub, "benchmark", COMMANDS["benchmark"][1], __doc__)
     add_space(p, DEFAULTS["space"])
     add_dataset(p, DEFAULTS["dataset"])
     p.add_argument("--source", default=None, help="benchmark source (graf, zc, full)")

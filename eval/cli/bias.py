@@ -9,12 +9,12 @@ from typing import Any
 
 from ..bias import ARCH_QUANTITIES, CORRELATIONS
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_seed, add_space, csv_list
+from ._options import add_data_dir, add_dataset, add_seed, add_space, csv_list, new_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``bias`` command to ``sub``."""
-    p = sub.add_parser("bias", help=COMMANDS["bias"][1], description=__doc__)
+    p = new_command(sub, "bias", COMMANDS["bias"][1], __doc__)
     add_space(p, "nb201")
     add_dataset(p, "cifar10")
     p.add_argument("--source", default=None, help="benchmark source (load_benchmark), e.g. zc")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from . import COMMANDS
-from ._options import add_data_dir
+from ._options import add_data_dir, new_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``data`` command (with sub-commands ``download`` and ``where``) to ``sub``."""
-    p = sub.add_parser("data", help=COMMANDS["data"][1], description=__doc__)
+    p = new_command(sub, "data", COMMANDS["data"][1], __doc__)
     dsub = p.add_subparsers(dest="data_cmd", required=True)
     d = dsub.add_parser("download", help="download from the original public sources")
     d.add_argument("--dest", default=None, help="target directory (default: user cache)")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_space
+from ._options import add_data_dir, add_dataset, add_space, new_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``info`` command to ``sub``."""
-    p = sub.add_parser("info", help=COMMANDS["info"][1], description=__doc__)
+    p = new_command(sub, "info", COMMANDS["info"][1], __doc__)
     add_space(p, "nb201")
     add_dataset(p, None)
     p.add_argument("--source", default=None)

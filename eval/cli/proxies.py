@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import COMMANDS
-from ._options import add_seed, add_space
+from ._options import add_seed, add_space, new_command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,8 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``proxies`` command to ``sub``."""
-    p = sub.add_parser("proxies", help=COMMANDS["proxies"][1], description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = new_command(sub, "proxies", COMMANDS["proxies"][1], __doc__)
     add_arguments(p)
     p.set_defaults(func=run)
     return p

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_seed, add_space
+from ._options import add_data_dir, add_dataset, add_seed, add_space, new_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``shap`` command to ``sub``."""
-    p = sub.add_parser("shap", help=COMMANDS["shap"][1], description=__doc__)
+    p = new_command(sub, "shap", COMMANDS["shap"][1], __doc__)
     add_space(p, "nb201")
     add_dataset(p, "cifar10")
     p.add_argument("--source", default=None, help="benchmark source (load_benchmark)")

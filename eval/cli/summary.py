@@ -7,12 +7,12 @@ import argparse
 
 from ..summary import GROUP_COLUMNS
 from . import COMMANDS
-from ._options import csv_list
+from ._options import csv_list, new_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``summary`` command to ``sub``."""
-    p = sub.add_parser("summary", help=COMMANDS["summary"][1], description=__doc__)
+    p = new_command(sub, "summary", COMMANDS["summary"][1], __doc__)
     p.add_argument("results", nargs="+", help="results.csv files or the directories holding them")
     p.add_argument("--metric", default="kendall_tau")
     p.add_argument("--seeds", type=int, default=None,
