@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+import nasperf
+from nasperf._io import atomic_open, content_hash
 from nasperf.searchspaces import Benchmark
 
 log = logging.getLogger(__name__)
@@ -112,10 +114,30 @@ FEATURE_FAMILIES: dict[str, FeatureFn] = {
 }
 
 
+def benchmark_fingerprint(bench: Benchmark, targets: bool = True) -> str:
+    """A hash of a benchmark's content: every architecture string (in order), the precomputed
+    proxies (names and values) and, with ``targets``, the target values.
+
+    Two benchmarks with the same fingerprint give the same features and (with ``targets``)
+    the same benchmark results; any changed architecture, proxy value or target changes it.
+    """
+    h = hashlib.sha256()
+    h.update(f"{bench.space.name}|{bench.dataset}|{bench.source}|{len(bench)}\n".encode())
+    h.update("\n".join(bench.space.to_string(a) for a in bench.archs).encode())
+    table = bench.proxies
+    h.update(json.dumps([str(c) for c in table.columns]).encode())
+    h.update(np.ascontiguousarray(table.to_numpy(dtype=np.float64)).tobytes())
+    if targets:
+        h.update(f"|{bench.target}|".encode())
+        h.update(np.ascontiguousarray(np.asarray(bench.y, dtype=np.float64)).tobytes())
+    return h.hexdigest()[:20]
+
+
 def _cache_key(bench: Benchmark, family: str) -> str:
-    ident = f"{bench.space.name}|{bench.dataset}|{bench.source}|{family}|" + "|".join(
-        bench.frame.index[:50]) + f"|{len(bench)}"
-    return hashlib.sha1(ident.encode()).hexdigest()[:16]
+    """Cache key of one family's matrix: the family, the benchmark's architectures and
+    proxies (everything a family may read, the targets excepted) and the package version."""
+    return content_hash("features", family, benchmark_fingerprint(bench, targets=False),
+                        nasperf.__version__, length=20)
 
 
 def split_families(families: str | Sequence[str]) -> list[str]:
@@ -137,11 +159,36 @@ def _check_groups(fam: str, groups: Groups, n_columns: int) -> Groups:
     return out
 
 
-def _load_cached(path: Path) -> tuple[np.ndarray, list[str], Groups] | None:
-    with np.load(path, allow_pickle=False) as z:
-        if "groups" not in z:  # written before groups were cached: rebuild it
-            return None
-        return z["X"], [str(n) for n in z["names"]], json.loads(str(z["groups"]))
+def _load_cached(path: Path, key: str, n_rows: int
+                 ) -> tuple[np.ndarray, list[str], Groups] | None:
+    """The cached (X, names, groups) of ``path``, or None when it is missing, was written for
+    another key, or is unreadable (truncated, corrupt): then it is recomputed, with a warning
+    unless it is simply missing."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "key" not in z or str(z["key"]) != key:
+                log.warning("feature cache %s was written for other data; recomputing", path)
+                return None
+            X = np.asarray(z["X"], dtype=float)
+            names = [str(n) for n in z["names"]]
+            groups = json.loads(str(z["groups"]))
+        if X.ndim != 2 or X.shape != (n_rows, len(names)) or not isinstance(groups, dict):
+            raise ValueError(f"shape {X.shape} for {n_rows} archs and {len(names)} names")
+    except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed
+        log.warning("feature cache %s is unreadable (%s: %s); recomputing", path,
+                    type(exc).__name__, exc)
+        return None
+    return X, names, groups
+
+
+def _save_cached(path: Path, key: str, X: np.ndarray, names: list[str], groups: Groups) -> None:
+    """Write one cache entry atomically (a concurrent writer of the same entry writes the same
+    content; the last replace wins)."""
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, X=X, names=np.array(names, dtype=str),
+                            groups=np.array(json.dumps(groups)), key=np.array(key))
 
 
 def build_features(bench: Benchmark, families: str | Sequence[str],
@@ -155,8 +202,10 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         Names from :data:`FEATURE_FAMILIES`; a string may join several with ``+``
         (``"graf+zc"``). Each family may appear once.
     cache_dir : path, optional
-        Cache each family's matrix, names and groups as ``.npz`` there (keyed by benchmark
-        and family).
+        Cache each family's matrix, names and groups as ``.npz`` there, keyed by the family,
+        a hash of every architecture string and proxy value of ``bench`` and the package
+        version (:func:`benchmark_fingerprint`). Entries are written atomically and checked
+        on read; a stale, truncated or corrupt entry is recomputed (with a warning).
 
     Returns
     -------
@@ -181,9 +230,9 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         if fam not in FEATURE_FAMILIES:
             known = ", ".join(FEATURE_FAMILIES)
             raise ValueError(f"unknown feature family {fam!r}; known: {known}")
-        cached = Path(cache_dir) / f"features_{fam}_{_cache_key(bench, fam)}.npz" \
-            if cache_dir else None
-        loaded = _load_cached(cached) if cached is not None and cached.is_file() else None
+        key = _cache_key(bench, fam) if cache_dir else ""
+        cached = Path(cache_dir) / f"features_{fam}_{key}.npz" if cache_dir else None
+        loaded = _load_cached(cached, key, len(bench)) if cached is not None else None
         if loaded is not None:
             X, fam_names, fam_groups = loaded
         else:
@@ -193,9 +242,7 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
                              f"{len(bench)} archs and {len(fam_names)} names")
         fam_groups = _check_groups(fam, fam_groups, len(fam_names))
         if cached is not None and loaded is None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(cached, X=X, names=np.array(fam_names),
-                                groups=np.array(json.dumps(fam_groups)))
+            _save_cached(cached, key, X, fam_names, fam_groups)
         groups[fam] = list(range(offset, offset + len(fam_names)))
         if len(fam_groups) > 1:
             for g, cols in fam_groups.items():

@@ -5,14 +5,37 @@ training set of ``n`` architectures from the benchmark, fit on it, and score the
 on **all** other architectures (``test="rest"``), or on a random subset of them of a given
 size. Every predictor and feature set sees the same splits. One row per
 (features, predictor, train size, seed) with every metric of :mod:`nasperf.eval.metrics` and the
-fit / predict wall times; rows are appended to ``results.csv`` as they finish, so an
-interrupted run resumes where it stopped.
+fit / predict wall times.
+
+Output directory (``out``), safe against kills and concurrent runs:
+
+- ``results.log``: the record of truth. Every finished row is appended as one checksummed
+  line (:class:`nasperf._io.RecordLog`) before the next task starts; a line torn by a kill is
+  dropped with a warning on the next run, so a killed run loses at most the row in progress.
+- ``results.csv`` (every row of the log, the union of their columns) and ``results.json``
+  (the rows of the last run's configuration) are tables derived from the log and replaced
+  atomically, so they are never empty or half-written.
+- ``.nasperf.lock``: held for the whole run; a second run into the same directory raises
+  :class:`~nasperf._io.OutputLockedError` (or waits, ``wait=``).
+- ``run.json``: the configuration and grid of the last run (read by :func:`load_results`).
+
+Each row carries ``run_key``, a hash of every option that changes a result besides the grid
+axes (space, dataset, source, target, ``dedup``, ``test``, the benchmark content actually
+used -- architectures, targets and proxies, see
+:func:`~nasperf.eval.features.benchmark_fingerprint` -- and the package version). A task is
+skipped only when a row with the same run key, features, predictor, train size and seed is in
+the log; rows of other configurations stay in the log and in ``results.csv`` but are never
+reused or returned. A ``results.csv`` written by an older nasperf (no ``results.log``) is
+imported into the log with ``run_key="legacy"``: its rows are kept in ``results.csv`` but never
+count as done (a warning says so).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,13 +44,24 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+import nasperf
+from nasperf._io import RecordLog, atomic_write, content_hash, output_lock
 from nasperf.searchspaces import Benchmark, load_benchmark
 
-from .features import build_features, split_families
+from .features import FEATURE_FAMILIES, benchmark_fingerprint, build_features, split_families
 
 log = logging.getLogger(__name__)
 
+#: Columns that identify a configuration (with ``run_key``) and a task of its grid.
 KEY = ["space", "dataset", "source", "target", "features", "predictor", "train_size", "seed"]
+#: The grid axes of a task inside one configuration.
+TASK = ["features", "predictor", "train_size", "seed"]
+RESULTS_LOG = "results.log"
+RESULTS_CSV = "results.csv"
+RESULTS_JSON = "results.json"
+RUN_FILE = "run.json"
+#: ``run_key`` of rows imported from a results.csv written before the log existed.
+LEGACY_KEY = "legacy"
 
 
 def split(n_total: int, train_size: int, seed: int, test: str | int = "rest"
@@ -48,6 +82,229 @@ def _make_predictor(name: str, seed: int):
     return get_predictor(name, random_state=seed)
 
 
+# -- argument checks -----------------------------------------------------------------------------
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_grid(features, predictors, seeds, test) -> tuple[list[str], list[str], list[int]]:
+    """Feature sets, predictor names and seeds as lists, checked before any work."""
+    if isinstance(features, str) or isinstance(predictors, str):
+        raise ValueError("features and predictors must be lists of names, e.g. ['graf+zc']")
+    features = list(dict.fromkeys(features))
+    predictors = list(dict.fromkeys(predictors))
+    if not features:
+        raise ValueError("no feature set given; choose among the families "
+                         f"{', '.join(FEATURE_FAMILIES)} (join several with '+')")
+    for feat in features:
+        fams = split_families(feat)
+        unknown = [f for f in fams if f not in FEATURE_FAMILIES]
+        if not fams or unknown:
+            raise ValueError(f"unknown feature family {unknown[0] if unknown else feat!r} in "
+                             f"feature set {feat!r}; known: {', '.join(FEATURE_FAMILIES)}")
+        if len(set(fams)) != len(fams):
+            raise ValueError(f"feature set {feat!r} lists a family more than once")
+    if not predictors:
+        from nasperf.predictors import list_predictors
+
+        raise ValueError(f"no predictor given; known: {', '.join(list_predictors())}")
+    for name in predictors:
+        _make_predictor(name, 0)  # an unknown name raises a ValueError naming the known ones
+    if _is_int(seeds):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a number of seeds >= 1 or a non-empty list of "
+                             f"seeds, got {seeds}")
+        seeds = list(range(int(seeds)))
+    else:
+        seeds = list(seeds)
+        if not seeds or not all(_is_int(s) and s >= 0 for s in seeds):
+            raise ValueError(f"seeds must be a number >= 1 or a non-empty list of integers "
+                             f">= 0, got {seeds}")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds {seeds} repeat a seed")
+        seeds = [int(s) for s in seeds]
+    if not (test == "rest" or (_is_int(test) and test >= 1)):
+        raise ValueError(f"test must be 'rest' or a positive number of architectures, "
+                         f"got {test!r}")
+    return features, predictors, seeds
+
+
+def _check_train_sizes(train_sizes, n: int, test) -> list[int]:
+    sizes = list(dict.fromkeys(train_sizes))
+    if not sizes or not all(_is_int(t) for t in sizes):
+        raise ValueError(f"train sizes must be a non-empty list of integers, got {train_sizes}")
+    bad = [t for t in sizes if not 0 < t < n]
+    if bad:
+        raise ValueError(f"train sizes {bad} out of range: the benchmark has {n} architectures "
+                         f"with a target, so a train size must be in 1..{n - 1}")
+    if test != "rest" and test > n - max(sizes):
+        raise ValueError(f"test={test} architectures do not fit beside a training set of "
+                         f"{max(sizes)} among {n}; use at most {n - max(sizes)} or 'rest'")
+    return [int(t) for t in sizes]
+
+
+# -- the results of an output directory ----------------------------------------------------------
+def _plain(v):
+    """A JSON-able Python scalar for a row value (numpy scalars converted)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    return v
+
+
+def _identity(r: dict) -> tuple:
+    return (r.get("run_key"), *(r.get(k) for k in KEY))
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    """Records as a table with the union of their columns, one row per identity (the last)."""
+    last = {_identity(r): r for r in records}
+    return pd.DataFrame(list(last.values()))
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Replace ``path`` atomically by ``text`` unless it already holds exactly that."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write(path, text)
+    return True
+
+
+class _OutputDir:
+    """The log and derived tables of one output directory (the caller holds its lock)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.log = RecordLog(out / RESULTS_LOG)
+        self.csv = out / RESULTS_CSV
+
+    def open(self) -> list[dict]:
+        """Every record of the log (torn lines dropped), after removing temporary files left
+        by a killed run and, when the log is empty, importing an existing results.csv."""
+        for pattern in (".results.*.tmp", ".tau_*.tmp.png", ".run.json.*.tmp"):
+            for tmp in self.out.glob(pattern):
+                tmp.unlink(missing_ok=True)
+        records = self.log.repair()
+        if not records and self.csv.is_file():
+            records = self._import_csv()
+        return records
+
+    def _import_csv(self) -> list[dict]:
+        """The rows of a results.csv without a log (written by an older nasperf, or the log
+        was removed), moved into a new log in one atomic step. Rows without ``run_key`` get
+        :data:`LEGACY_KEY`: kept, never reused."""
+        try:
+            old = pd.read_csv(self.csv)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            aside = self.csv.with_name(RESULTS_CSV + ".unreadable")
+            self.csv.replace(aside)
+            log.warning("%s is unreadable (%s); moved to %s", self.csv, exc, aside)
+            return []
+        if not set(KEY) <= set(old.columns):
+            aside = self.csv.with_name(RESULTS_CSV + ".foreign")
+            self.csv.replace(aside)
+            log.warning("%s is not a nasperf results table (columns %s); moved to %s",
+                        self.csv, list(old.columns), aside)
+            return []
+        complete = old.dropna(subset=[*KEY, "kendall_tau"] if "kendall_tau" in old else KEY)
+        rows = [{k: _plain(v) for k, v in r.items()
+                 if not (isinstance(v, float) and math.isnan(v))}
+                for r in complete.to_dict("records")]
+        legacy = 0
+        for r in rows:
+            if not isinstance(r.get("run_key"), str):
+                r["run_key"] = LEGACY_KEY
+                legacy += 1
+        tmp = RecordLog(self.out / ".results.log.import.tmp")
+        tmp.path.unlink(missing_ok=True)
+        tmp.append(rows)
+        tmp.path.replace(self.log.path)
+        if legacy:
+            log.warning("%s has %d rows without a run key (written by an older nasperf): they "
+                        "are kept (run_key=%r) but not reused; rerunning computes them again",
+                        self.csv, legacy, LEGACY_KEY)
+        if len(complete) < len(old):
+            log.warning("%s: %d incomplete rows dropped", self.csv, len(old) - len(complete))
+        return rows
+
+    def append(self, row: dict) -> None:
+        self.log.append(row)
+
+    def write_tables(self, records: list[dict], run_rows: pd.DataFrame | None = None) -> None:
+        """``results.csv`` from every record and, given, ``results.json`` from ``run_rows``."""
+        if records:
+            _write_if_changed(self.csv, _frame(records).to_csv(index=False))
+        if run_rows is not None:
+            _write_if_changed(self.out / RESULTS_JSON,
+                              json.dumps(run_rows.to_dict("records"), indent=1))
+
+
+def _run_rows(records: list[dict], key: str, tasks: Sequence[tuple]) -> pd.DataFrame:
+    """The rows of configuration ``key`` for ``tasks``, in the order of ``tasks``."""
+    order = {tuple(t): i for i, t in enumerate(tasks)}
+    mine = {}
+    for r in records:
+        if r.get("run_key") == key:
+            t = tuple(r.get(k) for k in TASK)
+            if t in order:
+                mine[t] = r
+    return pd.DataFrame([mine[t] for t in sorted(mine, key=order.__getitem__)])
+
+
+def load_results(out: str | Path, run: str = "last") -> pd.DataFrame:
+    """The result rows of an output directory of :func:`run_benchmark`.
+
+    Parameters
+    ----------
+    out : path
+        The directory (``results.log``; an older directory's ``results.csv`` is read as is).
+    run : {"last", "all"} or str
+        ``"last"``: the rows of the grid of the last run into ``out`` (also when it was
+        interrupted), as :func:`run_benchmark` returned or would have returned them;
+        ``"all"``: every row of every configuration; otherwise a ``run_key``: the rows of
+        that configuration.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``out`` holds no results.
+    """
+    out = Path(out)
+    records = RecordLog(out / RESULTS_LOG).read()
+    if not records:
+        csv = out / RESULTS_CSV
+        if not csv.is_file():
+            raise FileNotFoundError(f"no results in {out} (no {RESULTS_LOG} or {RESULTS_CSV})")
+        return pd.read_csv(csv)
+    if run == "all":
+        return _frame(records)
+    if run != "last":
+        return _frame([r for r in records if r.get("run_key") == run])
+    try:
+        spec = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log.warning("%s has no readable %s; returning every row", out, RUN_FILE)
+        return _frame(records)
+    return _run_rows(records, spec["run_key"], [tuple(t) for t in spec["tasks"]])
+
+
+def run_key(bench: Benchmark, dedup: bool, test: str | int) -> str:
+    """The hash of every option besides the grid axes that changes a result row: the
+    benchmark's identity and content (:func:`~nasperf.eval.features.benchmark_fingerprint`,
+    targets included), ``dedup``, ``test`` and the package version."""
+    return content_hash({
+        "space": bench.space.name, "dataset": bench.dataset, "source": bench.source,
+        "target": bench.target, "dedup": bool(dedup), "test": test,
+        "data": benchmark_fingerprint(bench, targets=True), "version": nasperf.__version__,
+    })
+
+
 def run_benchmark(
     space: str,
     dataset: str | None = None,
@@ -63,8 +320,10 @@ def run_benchmark(
     dedup: bool = False,
     bench: Benchmark | None = None,
     progress: bool = True,
+    *,
+    wait: float = 0.0,
 ) -> pd.DataFrame:
-    """Run the grid and return the tidy results table.
+    """Run the grid and return the tidy results table of this configuration.
 
     Parameters
     ----------
@@ -77,111 +336,164 @@ def run_benchmark(
         ``feature_groups`` parameter (``omni``, ``auto``) also gets the feature set's
         families as column groups (family name -> column indices, from
         :func:`~nasperf.eval.features.build_features`).
+    train_sizes : list of int
+        Each in ``1..n-1`` for the ``n`` architectures with a target.
     seeds : int or list of int
-        Number of random training draws (seeds ``0..seeds-1``) or explicit seeds.
+        Number of random training draws (seeds ``0..seeds-1``, at least 1) or explicit seeds.
+    test : "rest" or int
+        Score on every architecture outside the training set, or on that many of them.
     out : path, optional
-        Directory for ``results.csv``, ``results.json``, plots and the feature cache.
-        Rows already in ``results.csv`` are not run again. Without matplotlib (the
-        ``plots`` extra) the plot is skipped with a logged warning.
+        Directory for ``results.log``, ``results.csv``, ``results.json``, plots and the
+        feature cache (see the module docstring). Rows of this configuration already in the
+        log are not run again. Without matplotlib (the ``plots`` extra) the plot is skipped
+        with a logged warning.
     dedup : bool
         Merge architectures that build the same network before splitting
         (:meth:`searchspaces.Benchmark.deduplicate`).
     bench : Benchmark, optional
         Use this benchmark instead of loading ``space``/``dataset``.
+    wait : float, keyword-only
+        Seconds to wait for another run holding ``out`` (``0``: refuse at once; negative:
+        wait forever).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task of the grid (features, predictor, train size, seed), in grid order,
+        with column ``run_key``; rows of other configurations in ``out`` are left out.
+
+    Raises
+    ------
+    ValueError
+        A bad argument (checked before any work): unknown feature family or predictor,
+        ``seeds < 1``, a train size outside ``1..n-1``, a bad ``test``.
+    nasperf._io.OutputLockedError
+        Another run is writing to ``out``.
+    KeyboardInterrupt
+        Re-raised after an interrupt, once the finished rows, tables and plot are written;
+        rerunning the same call resumes.
     """
-    from tqdm.auto import tqdm
-
-    from .metrics import all_metrics
-
+    features, predictors, seeds = _check_grid(features, predictors, seeds, test)
     bench = bench or load_benchmark(space, dataset, data_dir=data_dir, source=source,
                                     target=target, dedup=dedup)
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    out = Path(out) if out is not None else None
-    csv = out / "results.csv" if out else None
-    done: set[tuple] = set()
-    rows: list[dict] = []
-    if csv is not None and csv.is_file():
-        prev = pd.read_csv(csv)
-        rows = prev.to_dict("records")
-        done = {tuple(r[k] for k in KEY) for r in rows}
-        log.info("resuming: %d rows already in %s", len(done), csv)
-    ident = dict(space=bench.space.name, dataset=bench.dataset, source=bench.source,
-                 target=bench.target)
     valid = np.isfinite(bench.y)
+    train_sizes = _check_train_sizes(train_sizes, int(valid.sum()), test)
     if not valid.all():
         log.warning("%d architectures without a target value are left out", (~valid).sum())
-    idx_valid = np.flatnonzero(valid)
-    tasks = [(f, p, n, s) for f in features for s in seeds for n in train_sizes for p in predictors]
-    todo = [t for t in tasks if tuple([*ident.values(), t[0], t[1], t[2], t[3]]) not in done]
-    bar = tqdm(total=len(todo), desc=f"{bench.space.name}/{bench.dataset}", disable=not progress)
-    cache = {}
-    for feat, pred_name, n, seed in todo:
-        if feat not in cache:
-            X, names, groups = build_features(bench, feat,
-                                              cache_dir=out / "cache" if out else None)
-            # rows without a target are dropped, columns never: the groups index these
-            # columns. Named columns also let predictors pick families by prefix ("zc:").
-            cache[feat] = (pd.DataFrame(X[idx_valid], columns=names),
-                           {f: groups[f] for f in split_families(feat)})
-        X, family_groups = cache[feat]
-        y = bench.y[idx_valid]
-        tr, te = split(len(y), n, seed, test)
-        model = clone(_make_predictor(pred_name, seed))
-        if "feature_groups" in model.get_params(deep=False):  # e.g. omni, auto
-            model.set_params(feature_groups={f: list(c) for f, c in family_groups.items()})
-        t0 = time.perf_counter()
-        model.fit(X.iloc[tr], y[tr])
-        t1 = time.perf_counter()
-        extra = {}
-        if hasattr(model, "predict_std"):  # uncertainty: coverage of the 68 % / 95 % intervals
-            y_hat, std = (np.asarray(v, dtype=float)
-                          for v in model.predict(X.iloc[te], return_std=True))
-            z = np.abs(y[te] - y_hat) / np.maximum(std, 1e-12)
-            extra = {"coverage_68": float(np.mean(z <= 1.0)),
-                     "coverage_95": float(np.mean(z <= 1.96))}
-        else:
-            y_hat = np.asarray(model.predict(X.iloc[te]), dtype=float)
-        t2 = time.perf_counter()
-        if hasattr(model, "best_name_"):  # a CV selector: which candidate it chose
-            extra["chosen"] = model.best_name_
-        row = {**ident, "features": feat, "predictor": pred_name, "train_size": n,
-               "seed": seed, "n_test": len(te), **all_metrics(y[te], y_hat), **extra,
-               "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
-        rows.append(row)
-        if csv is not None:
-            csv.parent.mkdir(parents=True, exist_ok=True)
-            _append_row(csv, row)
-        bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
-        bar.update()
-    bar.close()
-    df = pd.DataFrame(rows)
-    keep = (df["space"] == ident["space"]) & (df["dataset"] == ident["dataset"]) & \
-        (df["features"].isin(features)) & (df["predictor"].isin(predictors)) & \
-        (df["train_size"].isin(train_sizes)) & (df["seed"].isin(seeds)) if len(df) else []
-    df = df[keep].reset_index(drop=True) if len(df) else df
-    if out is not None and len(df):
-        (out / "results.json").write_text(json.dumps(df.to_dict("records"), indent=1))
-        from .plots import plot_metric_vs_train_size
+    out = Path(out) if out is not None else None
+    if out is None:
+        return _run(bench, features, predictors, train_sizes, seeds, test, dedup, None,
+                    progress)
+    with output_lock(out, wait=wait):
+        return _run(bench, features, predictors, train_sizes, seeds, test, dedup, out,
+                    progress)
 
-        try:
-            plot_metric_vs_train_size(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
-        except ImportError as exc:  # matplotlib is optional: the tables are written anyway
-            log.warning("no plot: %s", exc)
+
+def _run(bench: Benchmark, features: list[str], predictors: list[str], train_sizes: list[int],
+         seeds: list[int], test: str | int, dedup: bool, out: Path | None,
+         progress: bool) -> pd.DataFrame:
+    from tqdm.auto import tqdm
+
+    ident = dict(space=bench.space.name, dataset=bench.dataset, source=bench.source,
+                 target=bench.target)
+    key = run_key(bench, dedup, test)
+    tasks = [(f, p, n, s) for f in features for s in seeds for n in train_sizes for p in predictors]
+    store = _OutputDir(out) if out is not None else None
+    records = store.open() if store is not None else []
+    done = {(r.get("run_key"), *(r.get(k) for k in TASK)) for r in records}
+    todo = [t for t in tasks if (key, *t) not in done]
+    if store is not None:
+        if len(todo) < len(tasks):
+            log.info("resuming: %d of %d rows already in %s", len(tasks) - len(todo),
+                     len(tasks), store.log.path)
+        _write_if_changed(out / RUN_FILE, json.dumps(
+            {"run_key": key, **ident, "dedup": bool(dedup), "test": test,
+             "version": nasperf.__version__, "tasks": [list(t) for t in tasks]}, indent=1))
+    idx_valid = np.flatnonzero(np.isfinite(bench.y))
+    y = bench.y[idx_valid]
+    bar = tqdm(total=len(todo), desc=f"{bench.space.name}/{bench.dataset}", disable=not progress)
+    cache: dict = {}
+    n_new = 0
+    interrupted = False
+    try:
+        for feat, pred_name, n, seed in todo:
+            if feat not in cache:
+                X, names, groups = build_features(bench, feat,
+                                                  cache_dir=out / "cache" if out else None)
+                # rows without a target are dropped, columns never: the groups index these
+                # columns. Named columns also let predictors pick families by prefix ("zc:").
+                cache[feat] = (pd.DataFrame(X[idx_valid], columns=names),
+                               {f: groups[f] for f in split_families(feat)})
+            row = _run_task(cache[feat], y, pred_name, n, seed, test)
+            row = {k: _plain(v) for k, v in {**ident, "features": feat, "predictor": pred_name,
+                                             "train_size": n, "seed": seed, **row,
+                                             "run_key": key}.items()}
+            if store is not None:
+                store.append(row)  # durable before the next task starts
+                records.append(row)
+                store.write_tables(records)
+            else:
+                records.append(row)
+            n_new += 1
+            bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
+            bar.update()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    df = _run_rows(records, key, tasks)
+    if store is not None:
+        store.write_tables(records, df)
+        if len(df) and (n_new or not list(out.glob(f"tau_{ident['space']}_*.png"))):
+            _plot(df, out / f"tau_{ident['space']}_{ident['dataset']}.png")
+    if interrupted:
+        log.warning("interrupted after %d of %d rows; rerun the same command to resume",
+                    len(df), len(tasks))
+        raise KeyboardInterrupt
     return df
 
 
-def _append_row(csv: Path, row: dict) -> None:
-    """Append one row; rewrite the file when the row brings new columns (e.g. coverage)."""
-    if csv.is_file():
-        old = pd.read_csv(csv)
-        if set(row) - set(old.columns):
-            pd.concat([old, pd.DataFrame([row])]).to_csv(csv, index=False)
-            return
-        pd.DataFrame([row]).reindex(columns=old.columns).to_csv(csv, mode="a", header=False,
-                                                                 index=False)
-        return
-    pd.DataFrame([row]).to_csv(csv, index=False)
+def _run_task(data: tuple[pd.DataFrame, dict], y: np.ndarray, pred_name: str, n: int,
+              seed: int, test: str | int) -> dict:
+    """Fit one predictor on one split; the metrics, extras and timings of the row."""
+    from .metrics import all_metrics
 
+    X, family_groups = data
+    tr, te = split(len(y), n, seed, test)
+    model = clone(_make_predictor(pred_name, seed))
+    if "feature_groups" in model.get_params(deep=False):  # e.g. omni, auto
+        model.set_params(feature_groups={f: list(c) for f, c in family_groups.items()})
+    t0 = time.perf_counter()
+    model.fit(X.iloc[tr], y[tr])
+    t1 = time.perf_counter()
+    extra = {}
+    if hasattr(model, "predict_std"):  # uncertainty: coverage of the 68 % / 95 % intervals
+        y_hat, std = (np.asarray(v, dtype=float)
+                      for v in model.predict(X.iloc[te], return_std=True))
+        z = np.abs(y[te] - y_hat) / np.maximum(std, 1e-12)
+        extra = {"coverage_68": float(np.mean(z <= 1.0)),
+                 "coverage_95": float(np.mean(z <= 1.96))}
+    else:
+        y_hat = np.asarray(model.predict(X.iloc[te]), dtype=float)
+    t2 = time.perf_counter()
+    if hasattr(model, "best_name_"):  # a CV selector: which candidate it chose
+        extra["chosen"] = model.best_name_
+    return {"n_test": len(te), **all_metrics(y[te], y_hat), **extra,
+            "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+
+
+def _plot(df: pd.DataFrame, path: Path) -> None:
+    """The Kendall-tau plot, written to a temporary file first and then moved in place."""
+    from .plots import plot_metric_vs_train_size
+
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    try:
+        plot_metric_vs_train_size(df, tmp)
+        tmp.replace(path)
+    except ImportError as exc:  # matplotlib is optional: the tables are written anyway
+        log.warning("no plot: %s", exc)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 def summarise(df: pd.DataFrame, metric: str = "kendall_tau") -> pd.DataFrame:
     """``mean ± std`` of ``metric`` over seeds: rows features/predictor, columns train size."""

@@ -14,6 +14,8 @@ import pandas as pd
 
 #: Columns a results table can be grouped by (rows of the printed table).
 GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor")
+#: Columns that, with ``run_key``, identify one result row.
+IDENTITY_COLUMNS = (*GROUP_COLUMNS, "train_size", "seed")
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -29,11 +31,13 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
     train size (``n=32``...; empty where a size was not run) and ``seeds``, the number(s)
     of seeds behind the cells.
 
-    Raises ``ValueError`` naming the column when ``metric`` or a grouping column is missing.
+    Raises ``ValueError`` naming the column when ``metric`` or a grouping column is missing,
+    and when a cell would mix rows of several configurations (see :func:`check_one_config`).
     """
     _require_columns(frame, (metric, "train_size", *rows))
     if frame.empty:
         raise ValueError("no result rows to summarise")
+    check_one_config(frame, rows)
     frame = frame.fillna({r: "" for r in rows})  # an empty label is still a row
     g = frame.groupby([*rows, "train_size"])[metric].agg(["mean", "std", "count"])
 
@@ -47,6 +51,32 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
     table["seeds"] = [", ".join(str(int(c)) for c in sorted(set(r.dropna())))
                       for _, r in counts.iterrows()]
     return table.reset_index()
+
+
+def check_one_config(frame: pd.DataFrame, rows: Sequence[str]) -> None:
+    """Raise ``ValueError`` when rows of one table cell and seed come from several
+    configurations (different ``run_key``: e.g. an output directory that holds runs with and
+    without ``dedup``), or when one result row (same ``run_key`` and identity columns) occurs
+    twice: the mean and std would silently mix them. Checked only for results with a
+    ``run_key`` column (written by :func:`nasperf.eval.runner.run_benchmark`)."""
+    if "seed" not in frame.columns:
+        return
+    cell = [*rows, "train_size", "seed"]
+    keyed = "run_key" in frame.columns
+    sub = frame[cell + (["run_key"] if keyed else [])].fillna("")
+    if keyed:
+        n_keys = sub.groupby(cell)["run_key"].nunique()
+        if (n_keys > 1).any():
+            keys = sorted(sub["run_key"].astype(str).unique())
+            raise ValueError(
+                f"the results mix {len(keys)} configurations (run_key {', '.join(keys)}) in "
+                f"the same table cells; select one, e.g. --only run_key={keys[-1]}, or group "
+                "by the columns that differ (--rows)")
+        ident = [c for c in (*IDENTITY_COLUMNS, "run_key") if c in frame.columns]
+        dup = frame[ident].fillna("").duplicated()
+        if dup.any():
+            raise ValueError(f"the results hold {int(dup.sum())} duplicate rows (same "
+                             f"{', '.join(ident)}); the mean and std would count them twice")
 
 
 def count_table(frame: pd.DataFrame, column: str,
