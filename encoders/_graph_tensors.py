@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+import nasperf
+from nasperf._io import atomic_open
 from nasperf._utils import cache_root, resolve_device, torch_seed
 from nasperf.searchspaces import ArchGraph, SearchSpace
 from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
@@ -384,6 +386,7 @@ class PretrainedGraphEncoder(ArchEncoder):
         params = {k: getattr(self, k) for k in self._model_params}
         key = cache_key({
             "encoder": type(self).__name__, "version": CHECKPOINT_VERSION, "space": space_name,
+            "package": nasperf.__version__,
             "random_state": seed, "params": params, "vocab": vocab, "max_nodes": max_nodes,
             "data": fingerprint(graphs),
         })
@@ -391,9 +394,8 @@ class PretrainedGraphEncoder(ArchEncoder):
         if self.use_cache and self.random_state is not None:
             root = Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
             path = root / f"{type(self).__name__.lower()}-{space_name}-{key}.pt"
-        if path is not None and path.is_file():
-            log.info("loading pretrained %s from %s", type(self).__name__, path)
-            self._restore(torch.load(path, map_location=device, weights_only=True), device)
+        if path is not None and self._load_cached(path, device):
+            log.info("loaded pretrained %s from %s", type(self).__name__, path)
         else:
             with torch_seed(seed, device):
                 model = self._build_model().to(device)
@@ -406,6 +408,19 @@ class PretrainedGraphEncoder(ArchEncoder):
                 log.info("saved pretrained %s to %s", type(self).__name__, path)
         self.checkpoint_path_ = path
         self.feature_names_out_ = self._feature_names()
+
+    def _load_cached(self, path: Path, device: torch.device) -> bool:
+        """Restore the checkpoint cached at ``path``; False when it is missing or unreadable
+        (truncated, corrupt, another version: then it is pretrained again, with a warning)."""
+        if not path.is_file():
+            return False
+        try:
+            self._restore(torch.load(path, map_location=device, weights_only=True), device)
+        except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is recomputed
+            log.warning("cached checkpoint %s is unreadable (%s: %s); pretraining again",
+                        path, type(exc).__name__, exc)
+            return False
+        return True
 
     # -- transforming ------------------------------------------------------------------------------
     def _transform(self, archs: list) -> np.ndarray:
@@ -448,9 +463,8 @@ class PretrainedGraphEncoder(ArchEncoder):
             "report": _jsonable(self.pretrain_report_), "extra": self._extra_state(),
             "model_state": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
         }
-        tmp = path.with_name(path.name + ".part")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        with atomic_open(path, "wb") as f:  # a unique temporary file: concurrent savers of
+            torch.save(state, f)             # one cache entry never collide
         return path
 
     @classmethod

@@ -159,10 +159,21 @@ def _identity(r: dict) -> tuple:
     return (r.get("run_key"), *(r.get(k) for k in KEY))
 
 
+def _columns(records: Sequence[dict]) -> list[str]:
+    """The union of the records' columns in the table's order: the key, ``n_test``, the
+    metrics, the extras (coverage, chosen candidate...), the timings, ``run_key``."""
+    from .metrics import METRICS
+
+    have = set().union(*records) if records else set()
+    head = [c for c in (*KEY, "n_test", *METRICS) if c in have]
+    tail = [c for c in ("fit_seconds", "predict_seconds", "run_key") if c in have]
+    return head + sorted(have - set(head) - set(tail)) + tail
+
+
 def _frame(records: list[dict]) -> pd.DataFrame:
     """Records as a table with the union of their columns, one row per identity (the last)."""
-    last = {_identity(r): r for r in records}
-    return pd.DataFrame(list(last.values()))
+    rows = list({_identity(r): r for r in records}.values())
+    return pd.DataFrame(rows, columns=_columns(rows))
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
@@ -254,7 +265,8 @@ def _run_rows(records: list[dict], key: str, tasks: Sequence[tuple]) -> pd.DataF
             t = tuple(r.get(k) for k in TASK)
             if t in order:
                 mine[t] = r
-    return pd.DataFrame([mine[t] for t in sorted(mine, key=order.__getitem__)])
+    rows = [mine[t] for t in sorted(mine, key=order.__getitem__)]
+    return pd.DataFrame(rows, columns=_columns(rows))
 
 
 def load_results(out: str | Path, run: str = "last") -> pd.DataFrame:

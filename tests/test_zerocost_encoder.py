@@ -66,7 +66,7 @@ def test_disk_cache_is_reused_and_resumable(tmp_path, monkeypatch):
     kw = dict(proxies=["synflow", "nwot", "params"], precomputed=False, model_kwargs=SMALL,
               batch_size=4, cache_dir=tmp_path)
     X = ZeroCostEncoder("nb201", **kw).fit_transform(ARCHS[:2])
-    files = list(tmp_path.glob("*.jsonl"))
+    files = list(tmp_path.glob("*.log"))
     assert len(files) == 1 and "nb201__digits4" in files[0].name
     cache = read_cache(files[0])
     assert set(cache) == set(strings(ARCHS[:2]))
@@ -88,7 +88,7 @@ def test_disk_cache_is_reused_and_resumable(tmp_path, monkeypatch):
     # a different seed is a different cache file
     other_seed = {**kw, "proxies": ["params"], "random_state": 1}
     ZeroCostEncoder("nb201", **other_seed).fit_transform(ARCHS[:1])
-    assert len(list(tmp_path.glob("*.jsonl"))) == 2
+    assert len(list(tmp_path.glob("*.log"))) == 2
 
 
 def test_user_data_and_nan_round_trip_through_the_cache(tmp_path):
@@ -97,7 +97,7 @@ def test_user_data_and_nan_round_trip_through_the_cache(tmp_path):
               cache_dir=tmp_path)
     X = ZeroCostEncoder("nb201", **kw).fit_transform(ARCHS[:1])
     assert math.isnan(X[0, 0]) and X[0, 1] > 0
-    (f,) = tmp_path.glob("*.jsonl")
+    (f,) = tmp_path.glob("*.log")
     assert "__data" in f.name
     X2 = ZeroCostEncoder("nb201", **kw).fit_transform(ARCHS[:1])
     assert math.isnan(X2[0, 0]) and X2[0, 1] == X[0, 1]

@@ -7,7 +7,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+import nasperf
+from nasperf._io import RecordLog
 from nasperf._utils import torch_seed
 
 from .core import compute_proxies
@@ -51,8 +53,10 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
     dataset, source, data_dir : optional
         Passed to ``load_benchmark``.
     cache_dir : path, optional
-        Directory of the disk cache: one JSON-lines file per (space, data, random_state, model
-        kwargs, options), appended after every architecture, so an interrupted run resumes.
+        Directory of the disk cache: one checksummed record log (:class:`nasperf._io.RecordLog`)
+        per (space, data batch content, random_state, model kwargs, options, package
+        version), appended after every architecture, so an interrupted run resumes. A line
+        torn by a kill, or otherwise corrupt, is dropped with a warning and recomputed.
     device : str
     random_state : int, default 0
         Seed of the networks' initialisation and of the proxies (an integer: the same seed
@@ -188,9 +192,10 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         if self.cache_dir is None:
             return None
         extra = json.dumps({"model_kwargs": self.model_kwargs or {},
-                            "options": self.options or {}}, sort_keys=True, default=repr)
+                            "options": self.options or {}, "version": nasperf.__version__},
+                           sort_keys=True, default=repr)
         digest = hashlib.sha1(extra.encode()).hexdigest()[:8]
-        name = f"{self.space_.name}__{tag}__seed{self.random_state}__{digest}.jsonl"
+        name = f"{self.space_.name}__{tag}__seed{self.random_state}__{digest}.log"
         path = Path(self.cache_dir) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -202,7 +207,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         kwargs = dict(self.model_kwargs or {})
         batch, tag = self._batch(self._build(archs[next(iter(todo))], kwargs))
         path = self._cache_file(tag)
-        cache = read_cache(path) if path is not None else {}
+        cache = read_cache(path, repair=True) if path is not None else {}
         col = {n: j for j, n in enumerate(self.proxies_)}
         for i in tqdm(list(todo), disable=not self.progress, desc="zero-cost proxies"):
             cached = cache.get(keys[i], {})
@@ -213,8 +218,7 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
                                          options=self.options)
                 cached = cache[keys[i]] = {**cached, **scores}
                 if path is not None:
-                    with open(path, "a") as f:
-                        f.write(json.dumps({"arch": keys[i], "scores": scores}) + "\n")
+                    RecordLog(path).append({"arch": keys[i], "scores": _jsonable(scores)})
             for n in todo[i]:
                 out[i, col[n]] = cached[n]
 
@@ -223,22 +227,86 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
             return self.space_.to_model(arch, **kwargs)
 
 
-def read_cache(path: Path | None) -> dict[str, dict[str, float]]:
-    """Architecture string -> {proxy: value} from a JSON-lines cache (later lines win; a
-    truncated last line from an interrupted run is ignored)."""
-    cache: dict[str, dict[str, float]] = {}
-    if path is None or not path.is_file():
-        return cache
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s: skipping a truncated cache line", path)
-                continue
-            scores = {k: (math.nan if v is None else float(v)) for k, v in rec["scores"].items()}
-            cache.setdefault(rec["arch"], {}).update(scores)
-    return cache
+# -- score files: the encoder's cache and ``nasperf proxies --out`` ----------------------------
+class JsonLinesLog(RecordLog):
+    """A :class:`~nasperf._io.RecordLog` of plain JSON lines (no checksum), for files that
+    users read with any JSON-lines reader (``nasperf proxies --out``). Same guarantees against
+    kills: a line without its newline or that is not a JSON object is dropped with a warning,
+    and :meth:`repair` removes it before new lines are appended."""
+
+    @staticmethod
+    def _parse(line: str) -> dict | None:
+        if not line.endswith("\n"):
+            return None
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    def append(self, records: dict | Iterable[dict]) -> None:
+        """Append one record or several as JSON lines, flushed and fsynced before returning."""
+        if isinstance(records, dict):
+            records = [records]
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _jsonable(scores: dict[str, float]) -> dict[str, float | None]:
+    """Scores with NaN as None (JSON null)."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in scores.items()}
+
+
+def _valid_scores(rec: dict) -> dict[str, float] | None:
+    arch, scores = rec.get("arch"), rec.get("scores")
+    if not isinstance(arch, str) or not isinstance(scores, dict):
+        return None
+    out = {}
+    for k, v in scores.items():
+        if v is None:
+            out[k] = math.nan
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[k] = float(v)
+        else:
+            return None
+    return out
+
+
+def read_score_records(path: str | os.PathLike | None, checksum: bool = True,
+                       repair: bool = False) -> dict[str, dict]:
+    """Architecture string -> its record from a score file (later records of an architecture
+    update earlier ones; their ``"scores"`` are merged, NaN for null).
+
+    The one reader of both score files: the encoder's checksummed cache (``checksum=True``,
+    :class:`~nasperf._io.RecordLog`) and the plain JSON lines of ``nasperf proxies --out``
+    (``checksum=False``, :class:`JsonLinesLog`). Torn or corrupt lines, and records without
+    an ``"arch"`` string and a ``"scores"`` dict of numbers or nulls, are dropped with a
+    warning. ``repair=True`` also removes the dropped lines from the file (atomically), as
+    needed before appending to it.
+    """
+    if path is None:
+        return {}
+    store = (RecordLog if checksum else JsonLinesLog)(path)
+    records = store.repair() if repair else store.read()
+    out: dict[str, dict] = {}
+    for rec in records:
+        scores = _valid_scores(rec)
+        if scores is None:
+            log.warning("%s: a record without an architecture and its scores; dropped",
+                        store.path)
+            continue
+        prev = out.get(rec["arch"])
+        out[rec["arch"]] = {**(prev or {}), **rec,
+                            "scores": {**(prev or {}).get("scores", {}), **scores}}
+    return out
+
+
+def read_cache(path: str | os.PathLike | None, repair: bool = False
+               ) -> dict[str, dict[str, float]]:
+    """Architecture string -> {proxy: value} from the encoder's cache file (see
+    :func:`read_score_records`; torn or corrupt lines are dropped with a warning)."""
+    return {a: r["scores"] for a, r in read_score_records(path, True, repair).items()}

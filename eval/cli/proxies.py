@@ -63,14 +63,13 @@ def _jsonable(v: float) -> float | None:
 
 
 def _read_done(out: Path | None) -> set[str]:
-    done: set[str] = set()
-    if out is not None and out.is_file():
-        for line in out.read_text().splitlines():
-            try:
-                done.add(json.loads(line)["arch"])
-            except (json.JSONDecodeError, KeyError):
-                continue  # a truncated last line from an interrupted run
-    return done
+    """Architectures already in ``--out`` (a line torn by an interrupted run is dropped with a
+    warning and removed from the file before new lines are appended)."""
+    from nasperf.zerocost.encoder import read_score_records
+
+    if out is None or not out.is_file():
+        return set()
+    return set(read_score_records(out, checksum=False, repair=True))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,18 +129,18 @@ def _run_many(args: argparse.Namespace, data: Any, common: dict) -> int:
     if done:
         print(f"resuming: {len(archs) - len(todo)} of {len(archs)} architectures already in "
               f"{args.out}", file=sys.stderr)
-    sink = open(args.out, "a") if args.out else sys.stdout  # noqa: SIM115 - closed below
-    try:
-        for arch in tqdm(todo, disable=args.no_progress, desc="architectures", file=sys.stderr):
-            model = seeded_model(space, arch, args.seed, args.model_kwargs)
-            res = compute_proxies(model, data, return_details=True, **common)
-            rec = {"arch": space.to_string(arch),
-                   "scores": {n: _jsonable(r.score) for n, r in res.items()},
-                   "seconds": {n: r.seconds for n, r in res.items()},
-                   "reasons": {n: r.reason for n, r in res.items() if r.reason}}
-            sink.write(json.dumps(rec) + "\n")
-            sink.flush()
-    finally:
-        if sink is not sys.stdout:
-            sink.close()
+    from nasperf.zerocost.encoder import JsonLinesLog
+
+    sink = JsonLinesLog(args.out) if args.out else None
+    for arch in tqdm(todo, disable=args.no_progress, desc="architectures", file=sys.stderr):
+        model = seeded_model(space, arch, args.seed, args.model_kwargs)
+        res = compute_proxies(model, data, return_details=True, **common)
+        rec = {"arch": space.to_string(arch),
+               "scores": {n: _jsonable(r.score) for n, r in res.items()},
+               "seconds": {n: r.seconds for n, r in res.items()},
+               "reasons": {n: r.reason for n, r in res.items() if r.reason}}
+        if sink is not None:
+            sink.append(rec)  # one whole line, fsynced: a kill loses at most this arch
+        else:
+            print(json.dumps(rec), flush=True)
     return 0
