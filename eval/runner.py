@@ -361,7 +361,7 @@ def run_benchmark(
         with a logged warning.
     dedup : bool
         Merge architectures that build the same network before splitting
-        (:meth:`searchspaces.Benchmark.deduplicate`).
+        (:meth:`searchspaces.Benchmark.deduplicate`; also applied to a given ``bench``).
     bench : Benchmark, optional
         Use this benchmark instead of loading ``space``/``dataset``.
     wait : float, keyword-only
@@ -386,8 +386,11 @@ def run_benchmark(
         rerunning the same call resumes.
     """
     features, predictors, seeds = _check_grid(features, predictors, seeds, test)
-    bench = bench or load_benchmark(space, dataset, data_dir=data_dir, source=source,
-                                    target=target, dedup=dedup)
+    if bench is None:
+        bench = load_benchmark(space, dataset, data_dir=data_dir, source=source,
+                               target=target, dedup=dedup)
+    elif dedup:
+        bench = bench.deduplicate()
     valid = np.isfinite(bench.y)
     train_sizes = _check_train_sizes(train_sizes, int(valid.sum()), test)
     if not valid.all():

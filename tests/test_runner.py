@@ -154,3 +154,102 @@ def test_cli_info_and_data_where(data_dir, capsys):
     assert "9445" in capsys.readouterr().out.replace(",", "")
     assert main(["data", "where", "--data-dir", str(data_dir)]) == 0
     assert "[x] nb201-graf/nb201_valid_nets.csv" in capsys.readouterr().out
+
+
+# -- argument checks, the resume key, old output directories -------------------------------
+@pytest.mark.parametrize("kw,match", [
+    (dict(seeds=0), "seeds must be"),
+    (dict(seeds=[]), "seeds must be"),
+    (dict(seeds=[0, 0]), "repeat a seed"),
+    (dict(train_sizes=[0]), r"must be in 1\.\.299"),
+    (dict(train_sizes=[300]), r"must be in 1\.\.299"),
+    (dict(train_sizes=[]), "non-empty"),
+    (dict(test=0), "test must be 'rest' or a positive"),
+    (dict(test="all"), "test must be 'rest' or a positive"),
+    (dict(test=290), "do not fit"),
+    (dict(features=["graf+nope"]), "unknown feature family 'nope'.*known: onehot, path"),
+    (dict(features=["zc+zc"]), "more than once"),
+    (dict(predictors=["nope"]), "unknown predictor 'nope'; known: .*lightgbm"),
+    (dict(predictors="lightgbm"), "lists of names"),
+])
+def test_run_benchmark_checks_arguments_before_any_work(toy_bench, tmp_path, monkeypatch, kw,
+                                                        match):
+    from nasperf.eval import runner
+
+    monkeypatch.setattr(runner, "build_features",
+                        lambda *a, **k: pytest.fail("worked before checking the arguments"))
+    args = dict(features=["zc"], predictors=["random_forest"], train_sizes=[20], seeds=1,
+                out=tmp_path / "out", bench=toy_bench, progress=False)
+    with pytest.raises(ValueError, match=match):
+        run_benchmark("nb201", **{**args, **kw})
+    assert not (tmp_path / "out").exists()
+
+
+def _count_fits(monkeypatch):
+    from nasperf.eval import runner
+
+    calls = []
+    real = runner._run_task
+    monkeypatch.setattr(runner, "_run_task",
+                        lambda *a, **k: (calls.append(a[1:]), real(*a, **k))[1])
+    return calls
+
+
+def test_changed_options_or_data_mean_new_rows(toy_bench, tmp_path, monkeypatch):
+    import dataclasses
+
+    from nasperf.eval.runner import load_results
+    from nasperf.eval.summary import summary_table
+
+    calls = _count_fits(monkeypatch)
+    kw = dict(features=["zc"], predictors=["random_forest"], train_sizes=[60], seeds=2,
+              out=tmp_path, bench=toy_bench, progress=False)
+    base = run_benchmark("nb201", **kw)
+    assert len(calls) == 2 and base["run_key"].nunique() == 1
+    run_benchmark("nb201", **kw)
+    assert len(calls) == 2  # same configuration: resumed, nothing run
+    for change in (dict(dedup=True), dict(test=100)):
+        df = run_benchmark("nb201", **{**kw, **change})
+        assert len(df) == 2 and set(df["run_key"]).isdisjoint(base["run_key"])
+    assert len(calls) == 6
+    assert (df["n_test"] == 100).all()
+    # same archs and targets, shuffled proxies: other data, so new rows with a low tau
+    noise = toy_bench.proxies.copy()
+    noise.iloc[:, :] = toy_bench.proxies.to_numpy()[np.random.default_rng(0).permutation(300)]
+    shuffled = dataclasses.replace(toy_bench, proxies=noise)
+    bad = run_benchmark("nb201", **{**kw, "bench": shuffled})
+    assert len(calls) == 8 and bad["kendall_tau"].mean() < 0.3
+    good = run_benchmark("nb201", **kw)  # the real data again: its own rows, not the noise
+    assert len(calls) == 8
+    pd.testing.assert_frame_equal(good, base)
+    assert good["kendall_tau"].mean() > 0.4
+    everything = pd.read_csv(tmp_path / "results.csv")
+    assert len(everything) == 8 and everything["run_key"].nunique() == 4
+    pd.testing.assert_frame_equal(load_results(tmp_path), base)
+    assert len(load_results(tmp_path, run="all")) == 8
+    with pytest.raises(ValueError, match="mix 4 configurations"):
+        summary_table(everything)
+
+
+def test_an_old_results_csv_is_kept_but_not_reused(toy_bench, tmp_path, monkeypatch, caplog):
+    import logging
+
+    calls = _count_fits(monkeypatch)
+    kw = dict(features=["zc"], predictors=["random_forest"], train_sizes=[60], seeds=1,
+              out=tmp_path, bench=toy_bench, progress=False)
+    old = pd.DataFrame([dict(space="nb201", dataset="toy", source="synthetic",
+                             target="val_accuracy", features="zc", predictor="random_forest",
+                             train_size=60, seed=0, n_test=240, kendall_tau=0.123)])
+    old.to_csv(tmp_path / "results.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="nasperf"):
+        df = run_benchmark("nb201", **kw)
+    assert "older nasperf" in caplog.text and "not reused" in caplog.text
+    assert len(calls) == 1 and len(df) == 1 and df["kendall_tau"].iloc[0] != 0.123
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(table["run_key"]) == sorted([df["run_key"].iloc[0], "legacy"])
+    # an empty results.csv left by an older nasperf's crash is moved aside, not fatal
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "results.csv").write_text("")
+    assert len(run_benchmark("nb201", **{**kw, "out": other})) == 1
+    assert (other / "results.csv.unreadable").is_file()
