@@ -35,7 +35,16 @@ def nwot(ctx: ProxyContext) -> float:
     return value
 
 
+def _check(opts: dict) -> None:
+    acts = opts.get("activations")
+    if acts is not None and not (isinstance(acts, (tuple, list)) and acts
+                                 and all(isinstance(t, type) for t in acts)):
+        raise ValueError("nwot option activations must be a non-empty tuple of nn.Module "
+                         f"types, got {acts!r:.80}")
+
+
 PROXY = Proxy(
     "nwot", nwot, needs=frozenset({"relu_kernel"}), higher_is_better=True, mode="train",
+    options=frozenset({"activations"}), check_options=_check,
     reference="Mellor et al. ICML 2021 (v2); BayesWatch/nas-without-training; NASLib nwot.py",
 )
