@@ -44,9 +44,16 @@ from typing import Any
 
 import torch
 from torch import autograd, nn
+from torch.overrides import TorchFunctionMode
 
 from .context import ProxyContext, TrainPass
-from .layers import OTHER_ACTIVATIONS, RELU_FAMILY, select_layers
+from .layers import (
+    FUNCTIONAL_OTHER,
+    FUNCTIONAL_RELU,
+    OTHER_ACTIVATIONS,
+    RELU_FAMILY,
+    select_layers,
+)
 from .spec import ProxyComputationError
 
 log = logging.getLogger(__name__)
@@ -156,6 +163,47 @@ def _activation_modules(net: nn.Module, types: tuple | None) -> tuple[list[nn.Mo
         sorted({type(m).__name__ for m in mods})) + ")"
 
 
+class _CodeKernel:
+    """Accumulates the NWOT kernel ``sum c c^T + (1 - c)(1 - c)^T`` over activation calls whose
+    input has the batch as its leading dimension (other calls are counted as skipped)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.K, self.calls, self.skipped = n, None, 0, 0
+
+    def add(self, inp: object) -> None:
+        if not isinstance(inp, torch.Tensor) or inp.ndim == 0:
+            return
+        if inp.shape[0] != self.n:
+            self.skipped += 1
+            return
+        c = (inp.detach().reshape(inp.shape[0], -1) > 0).to(torch.float64)
+        k = c @ c.T + (1.0 - c) @ (1.0 - c).T
+        self.K = k if self.K is None else self.K + k
+        self.calls += 1
+
+
+class _FunctionalActivations(TorchFunctionMode):
+    """Feeds the inputs of functional activation calls (``F.relu``, ``torch.relu``,
+    ``F.gelu``, ...) to two kernels: ReLU family and others."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.relu, self.other = _CodeKernel(n), _CodeKernel(n)
+        self.names: dict[str, set[str]] = {"relu": set(), "other": set()}
+        self._kind = {f: "relu" for f in FUNCTIONAL_RELU}
+        self._kind.update({f: "other" for f in FUNCTIONAL_OTHER})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        try:
+            kind = self._kind.get(func)
+        except TypeError:  # an unhashable callable
+            kind = None
+        if kind is not None and args:
+            getattr(self, kind).add(args[0])
+            self.names[kind].add(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
 #: Stages of the train pass -> the products whose proxies share the stage's time.
 STAGES: dict[str, frozenset[str]] = {
     "forward": frozenset({"output", "relu_kernel", "input_grad", "sample_grad_gram",
@@ -213,17 +261,12 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
             tp.undefined[p] = "the model has no scored layer (see the `layers` argument)"
 
     handles = []
-    kernel = {"K": None, "calls": 0}
+    kernel = _CodeKernel(x.shape[0])
+    functional: _FunctionalActivations | None = None
     acts: list[tuple[str, int, torch.Tensor]] = []
 
     def code_hook(module: nn.Module, args: tuple) -> None:
-        inp = args[0] if args else None
-        if not isinstance(inp, torch.Tensor) or inp.ndim == 0:
-            return
-        c = (inp.detach().reshape(inp.shape[0], -1) > 0).to(torch.float64)
-        k = c @ c.T + (1.0 - c) @ (1.0 - c).T
-        kernel["K"] = k if kernel["K"] is None else kernel["K"] + k
-        kernel["calls"] += 1
+        kernel.add(args[0] if args else None)
 
     def act_hook(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
         # keep the layer's own output and hand a clone downstream, so that later in-place
@@ -232,32 +275,47 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
         acts.append((kind, module.weight.shape[1:].numel(), out))
         return out.clone()
 
-    try:
+    with ExitStack() as stack:
         if "relu_kernel" in needs:
             mods, kind = _activation_modules(net, ctx.options.get("nwot", {}).get("activations"))
             for m in mods:
                 handles.append(m.register_forward_pre_hook(code_hook))
             if kind != "ReLU" and mods:
                 tp.notes.append(f"nwot: no ReLU module, binarised the inputs of {kind}")
+            if not mods and ctx.options.get("nwot", {}).get("activations") is None:
+                functional = stack.enter_context(_FunctionalActivations(x.shape[0]))
         if "act_grad" in needs:
             for _, m in layers:
                 handles.append(m.register_forward_hook(act_hook))
-        out = forward(net, x, "train-mode pass")
-    finally:
-        for h in handles:
-            h.remove()
+        try:
+            out = forward(net, x, "train-mode pass")
+        finally:
+            for h in handles:
+                h.remove()
     tp.output = out.detach()
     n = x.shape[0]
     clock = _lap(tp, "forward", clock)
 
     if "relu_kernel" in needs:
-        tp.relu_modules = kernel["calls"]
-        if kernel["K"] is None:
+        if functional is not None:
+            kind = "relu" if functional.relu.calls else "other"
+            kernel = getattr(functional, kind)
+            if kernel.calls:
+                tp.notes.append(
+                    "nwot: no activation module, binarised the inputs of the functional "
+                    f"activation calls ({', '.join(sorted(functional.names[kind]))}; "
+                    f"{kernel.calls} calls)")
+        tp.relu_modules = kernel.calls
+        if kernel.skipped:
+            tp.notes.append(f"nwot: skipped {kernel.skipped} activation calls whose leading "
+                            f"dimension is not the batch ({n})")
+        if kernel.K is None:
             tp.undefined["relu_kernel"] = (
-                "no activation module (ReLU family or other nn activations) was called in the "
-                "forward pass; functional activations (F.relu) cannot be hooked")
+                "no activation (ReLU-family or other nn activation module, or functional call "
+                "such as F.relu / F.gelu) with the batch as leading dimension was called in "
+                "the forward pass")
         else:
-            tp.relu_kernel = kernel["K"]
+            tp.relu_kernel = kernel.K
 
     retain = True  # later products reuse the graph; it is freed when `out` goes out of scope
     if "input_grad" in needs and "input_grad" not in tp.undefined:
