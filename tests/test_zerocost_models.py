@@ -190,6 +190,36 @@ def test_every_proxy_is_finite_or_nan_with_a_reason(kind, caplog):
         assert name in warnings[0].getMessage() and nan[name] in warnings[0].getMessage()
 
 
+def test_layer_coverage_as_documented():
+    """The per-layer facts stated in docs/proxies.md."""
+    names = ["nwot", "snip", "fisher", "flops", "ntk"]
+    res = {k: compute_proxies(*make(k), names, return_details=True) for k in MODELS}
+    # nwot: functional calls when there is no activation module (ReLU family first)
+    for kind, calls, fn in [("vit", 2, "gelu"), ("transformer", 1, "relu"),
+                            ("functional", 1, "relu")]:
+        assert res[kind]["nwot"].n_layers == calls, kind
+        assert any(f"({fn}; {calls} calls)" in n for n in res[kind]["nwot"].notes), kind
+    assert res["mha"]["nwot"].n_layers == 1 and not res["mha"]["nwot"].notes
+    # RNN weights are neither scored nor counted: only the Linear head (12 -> 3)
+    assert res["rnn"]["snip"].n_layers == 1
+    assert res["rnn"]["flops"].score == pytest.approx(12 * 3 / 1e6)
+    # packed attention projections are not scored layers; out_proj is
+    vit = make("vit")[0]
+    from nasperf.zerocost import select_layers
+
+    scored = [n for n, _ in select_layers(vit)]
+    assert "encoder.layers.0.self_attn.out_proj" in scored
+    assert not any(n.endswith("self_attn") for n in scored)
+    # integer token inputs: the input-gradient proxies are undefined, not failed
+    emb = nn.Sequential(nn.Embedding(20, 8), nn.Flatten(), nn.ReLU(), nn.Linear(40, 3))
+    tokens = torch.randint(0, 20, (6, 5))
+    r = compute_proxies(emb, (tokens, torch.randint(0, 3, (6,))),
+                        ["jacov", "epe_nas", "snip"], return_details=True)
+    assert math.isnan(r["jacov"].score) and "floating-point" in r["jacov"].reason
+    assert math.isnan(r["epe_nas"].score) and r["jacov"].error is None
+    assert math.isfinite(r["snip"].score)
+
+
 @pytest.mark.parametrize("kind", ["vit", "transformer", "mha"])
 def test_grasp_through_fused_attention_uses_the_math_kernel(kind):
     """The fused SDPA kernel has no double backward; grasp's pass runs the math kernel."""

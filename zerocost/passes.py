@@ -6,7 +6,8 @@ so BatchNorm uses batch statistics):
 =================  ======================================================  ==============
 product            computed as                                             used by
 =================  ======================================================  ==============
-relu_kernel        forward pre-hooks on activation modules                 nwot
+relu_kernel        forward pre-hooks on activation modules (or a           nwot
+                   ``TorchFunctionMode`` on functional activation calls)
 input_grad         ``autograd.grad(output.sum(), x)``                      jacov, epe_nas
 sample_grad_gram   ``autograd.grad(output[i].sum(), weights)`` for each i  ntk
 loss_grad          ``autograd.grad(loss, layer weights)``                  grad_norm, snip,
