@@ -116,13 +116,21 @@ def differentiable_kernels(net: nn.Module, device: torch.device, *,
     """
     with ExitStack() as stack:
         if double_backward:
-            from torch.nn.attention import SDPBackend, sdpa_kernel
-
-            stack.enter_context(sdpa_kernel(SDPBackend.MATH))
+            stack.enter_context(_math_attention())
         if (double_backward or eval_backward) and device.type == "cuda" \
                 and any(isinstance(m, nn.RNNBase) for m in net.modules()):
             stack.enter_context(_cudnn_disabled())
         yield
+
+
+def _math_attention():
+    """``sdpa_kernel(SDPBackend.MATH)`` (torch >= 2.3) or the older ``sdp_kernel`` flags."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # torch < 2.3
+        return torch.backends.cuda.sdp_kernel(enable_flash=False, enable_math=True,
+                                              enable_mem_efficient=False)
+    return sdpa_kernel(SDPBackend.MATH)
 
 
 @contextmanager
