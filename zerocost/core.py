@@ -191,6 +191,13 @@ def compute_proxies(
     input, flops' batch of one) failing while the plain forward works. Mathematically
     undefined scores (:class:`~nasperf.zerocost.ProxyUndefined`) are NaN with the reason
     and ``error=None``. Out-of-memory errors always raise.
+
+    Kernels. When grasp (a second-order proxy) is requested, the shared train pass runs with
+    the math backend of ``scaled_dot_product_attention`` (the fused kernels have no double
+    backward) and, on CUDA, without cuDNN for networks with RNN layers; see
+    :func:`nasperf.zerocost.passes.differentiable_kernels`. On attention networks the other
+    proxies of that call then differ from a call without grasp in the last float32 digits;
+    networks without attention or RNN layers are unaffected.
     """
     names = resolve_proxies(proxies)
     specs = [get_proxy(n) for n in names]

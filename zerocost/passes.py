@@ -431,9 +431,9 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
         grads = autograd.grad(loss, weights + act_tensors, create_graph=hess,
                               retain_graph=True, allow_unused=True)
     except Exception as exc:
-        if is_oom(exc) or not hess:
-            if is_oom(exc):
-                raise
+        if is_oom(exc):
+            raise
+        if not hess:
             _fail(tp, products, stage_error(exc, "the loss-gradient backward"), exc)
             return
         # the differentiable (create_graph) backward failed: first-order products only
