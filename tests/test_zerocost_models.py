@@ -351,6 +351,56 @@ def test_a_failing_hessian_stage_makes_only_grasp_nan(op):
     assert others == pytest.approx(without, rel=1e-12)
 
 
+class _NoInputGrad(torch.autograd.Function):
+    """Identity whose backward raises: only the input-gradient stage goes through it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("no gradient w.r.t. the input")
+
+
+class InputOp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.b(F.relu(self.a(_NoInputGrad.apply(x))))
+
+
+def test_a_failing_input_gradient_stage_makes_only_its_proxies_nan():
+    torch.manual_seed(0)
+    model, b = InputOp(), (torch.randn(6, 6), torch.randint(0, 3, (6,)))
+    res = compute_proxies(model, b, return_details=True)
+    for name in ("jacov", "epe_nas"):
+        assert math.isnan(res[name].score) and res[name].error == "RuntimeError", name
+        assert "input-gradient backward" in res[name].reason
+    others = {n: r.score for n, r in res.items() if n not in ("jacov", "epe_nas")}
+    assert all(math.isfinite(v) for v in others.values()), others
+    assert others == compute_proxies(model, b, list(others))
+
+
+def test_an_unexpected_error_in_the_shared_pass_spares_the_other_proxies(monkeypatch):
+    from nasperf.zerocost import passes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal error in the loss stage")
+
+    monkeypatch.setattr(passes, "_loss_products", broken)
+    model, b = make("functional")
+    res = compute_proxies(model, b, return_details=True)
+    for name, r in res.items():
+        if PROXIES[name].needs:
+            assert math.isnan(r.score) and r.error == "RuntimeError", name
+            assert "shared train-mode pass" in r.reason
+        else:
+            assert math.isfinite(r.score) and r.error is None, name
+
+
 class Raising(nn.Module):
     """A forward that raises a KeyError (e.g. a missing dict entry in user code)."""
 
