@@ -25,6 +25,7 @@ Layout rules, so that the axes never shrink however many lines there are:
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +44,11 @@ LEGEND_ROWS = 20
 #: Size of one axes in inches (width, height): fixed, the figure grows around it.
 AXES_SIZE = (5.0, 3.4)
 FACET_SIZE = (3.4, 2.8)
-#: Largest shift of a line along x, in decades of the log axis (0.02 is 4.7 %).
+#: Characters of a 10-point title per inch of axes width (titles wrap beyond).
+CHARS_PER_INCH = 14
+#: Shift between neighbouring lines along x, in decades of the log axis (about half a
+#: marker), and the largest shift of any line (0.02 decades is 4.7 %).
+JITTER_STEP = 0.01
 JITTER_DECADES = 0.02
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 LINESTYLES = ("-", "--", ":", "-.")
@@ -173,8 +178,8 @@ def metric_vs_train_size_figure(df: pd.DataFrame, metric: str = "kendall_tau",
         ax.set_visible(False)
 
     sizes = np.sort(stats["train_size"].unique())
-    offsets = (np.linspace(-JITTER_DECADES, JITTER_DECADES, len(keys)) if len(keys) > 1
-               else np.zeros(1))
+    step = min(JITTER_STEP, 2 * JITTER_DECADES / max(len(keys) - 1, 1))
+    offsets = (np.arange(len(keys)) - (len(keys) - 1) / 2) * step
     band_alpha = 0.15 if len(keys) <= 6 else 0.08
     for ax, value in zip(axes, facets):
         here = stats if facet is None else stats[stats[facet] == value]
@@ -208,6 +213,7 @@ def metric_vs_train_size_figure(df: pd.DataFrame, metric: str = "kendall_tau",
         if i + ncols >= len(facets):  # no facet below this one
             ax.set_xlabel("training architectures (log scale)")
     title = title if title is not None else _default_title(df, stats, constant, metric)
+    title = _wrap(title, int(CHARS_PER_INCH * aw * ncols))
     if facet is None:
         axes[0].set_title(title, fontsize=10)
     else:
@@ -236,11 +242,20 @@ def _default_title(df: pd.DataFrame, stats: pd.DataFrame, constant: list[str],
              if c in df and c not in constant and df[c].nunique() == 1]
     fixed += [str(stats[c].iloc[0]) for c in constant]
     counts = stats["count"].unique()
-    seeds = (f"{counts[0]} seeds" if len(counts) == 1 else
+    seeds = (f"{counts[0]} seed{'s' if counts[0] > 1 else ''}" if len(counts) == 1 else
              f"{counts.min()}-{counts.max()} seeds")
     what = METRIC_LABELS.get(metric, metric.replace("_", " ")).split(" (")[0]
     head = f"{' · '.join(fixed)}: " if fixed else ""
     return f"{head}{what} vs train size (mean ± 1 std over {seeds})"
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters, broken after ``": "`` first."""
+    if len(text) <= width:
+        return text
+    head, sep, tail = text.partition(": ")
+    parts = [head + sep.rstrip(), tail] if sep else [text]
+    return "\n".join(textwrap.fill(p, width) for p in parts)
 
 
 def _grow_for(fig, legend) -> None:
