@@ -33,16 +33,21 @@ def test_quickstart_notebook_runs(data_dir, tmp_path):
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
         "the notebook is stored without outputs"
     status_before = _git_status()
-    env_before = os.environ.get("NASPERF_DATA")
-    os.environ["NASPERF_DATA"] = str(data_dir)  # the kernel inherits the environment
+    cwd, scratch = tmp_path / "cwd", tmp_path / "tmp"  # where it runs, its temporary files
+    cwd.mkdir()
+    scratch.mkdir()
+    env = {"NASPERF_DATA": str(data_dir), "TMPDIR": str(scratch)}
+    env_before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits the environment
     try:
         nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+                                resources={"metadata": {"path": str(cwd)}}).execute()
     finally:
-        if env_before is None:
-            os.environ.pop("NASPERF_DATA")
-        else:
-            os.environ["NASPERF_DATA"] = env_before
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
 
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
@@ -60,6 +65,7 @@ def test_quickstart_notebook_runs(data_dir, tmp_path):
     assert not any(str(o.get("data", {}).get("text/plain", "")).startswith(("PosixPath(", "'/"))
                    for o in outputs), "a cell shows a path instead of what it wrote"
     # nothing written where the notebook runs, nor into the checkout
-    assert not list(tmp_path.iterdir())
+    assert not list(cwd.iterdir())
+    assert list(scratch.rglob("*.png")), "the SHAP plot goes to a temporary directory"
     if status_before is not None:
         assert _git_status() == status_before
