@@ -4,9 +4,10 @@ small synthetic NB201 benchmark.
 When ``$NASPERF_DATA`` is not set, it is pointed at ``../shared/data`` beside the checkout
 (the development and CI layout) if that exists. ``$NASPERF_CACHE`` (when not set) points at a
 temporary directory of the session, so tests never write into the real user cache, and
-``$NASPERF_NO_DOWNLOAD`` (when not set) keeps the loaders from reaching the network. Every test that uses the ``data_dir``
-fixture, directly or through another fixture, gets the ``data`` marker, so
-``pytest -m "not slow and not data"`` is the fast offline suite.
+``$NASPERF_NO_DOWNLOAD`` (when not set) keeps the loaders from reaching the network.
+
+Every test that uses the ``data_dir`` fixture, directly or through another fixture, gets the
+``data`` marker, so ``pytest -m "not slow and not data"`` is the fast offline suite.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import http.server
+import itertools
 import threading
 from pathlib import Path
 
