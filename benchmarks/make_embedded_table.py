@@ -2,9 +2,11 @@
 
 The table is what ``load_benchmark("nb201", "cifar10")`` (source ``"graf"``) reads from the
 GRAF repository's ``nb201_valid_nets.csv`` and ``nb201_zc_proxies.csv`` (MIT): the 9,445
-canonical cells as NASLib op-id tuples (int8), their CIFAR-10 validation accuracy and the 13
-precomputed proxies (float32, failed-proxy sentinels kept as written), in the row order of
-``nb201_valid_nets.csv``. Both source files are verified against the data manifest first.
+canonical cells as NASLib op-id tuples (int8), their CIFAR-10 validation accuracy (float64,
+exactly as parsed: rounding the target to float32 moves a predictor's Kendall tau by up to
+0.005) and the 13 precomputed proxies (float32, failed-proxy sentinels kept as written), in
+the row order of ``nb201_valid_nets.csv``. Both source files are verified against the data
+manifest first.
 
 Usage::
 
@@ -44,7 +46,7 @@ def build(data_dir: str | None, out: Path = OUT) -> Path:
         raise SystemExit("the net column does not round-trip through NB201 tuples")
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        out, ops=ops, val_accs=nets["val_accs"].to_numpy(np.float32),
+        out, ops=ops, val_accs=nets["val_accs"].to_numpy(np.float64),
         proxy_names=np.array(proxy_names), proxies=zc[proxy_names].to_numpy(np.float32))
     return out
 

@@ -412,8 +412,9 @@ def _nb201_embedded(space: SearchSpace, meta: dict) -> tuple[list, pd.DataFrame,
     log.warning("using the embedded NB201 CIFAR-10 table (%s cells); `nasperf data download` "
                 "fetches the other benchmarks", f"{len(archs):,}")
     meta["data"] = "embedded"
-    meta["note_data"] = ("embedded NB201 CIFAR-10 GRAF table (float32): no test_accuracy, "
-                         "hw_* or rob_* columns; `nasperf data download` fetches them")
+    meta["note_data"] = ("embedded NB201 CIFAR-10 GRAF table (proxies in float32): no "
+                         "test_accuracy, hw_* or rob_* columns; `nasperf data download` "
+                         "fetches them")
     cols = pd.DataFrame({"val_accuracy": val.astype(float)})
     proxies = _drop_sentinels(pd.DataFrame(values.astype(float), columns=names), meta,
                               "embedded NB201 table")
@@ -591,8 +592,9 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
 
     Without a data directory (no ``data_dir``, no ``$NASPERF_DATA``, nothing in the user
     cache), ``load_benchmark("nb201", "cifar10")`` reads the table embedded in the package
-    (float32; no ``test_accuracy``/``hw_*``/``rob_*`` columns) and every other benchmark is
-    downloaded into the user cache on first use (``NASPERF_NO_DOWNLOAD=1`` turns that off).
+    (proxies in float32; no ``test_accuracy``/``hw_*``/``rob_*`` columns) and every other
+    benchmark is downloaded into the user cache on first use (``NASPERF_NO_DOWNLOAD=1``
+    turns that off).
     """
     space = get_space(space)
     info = space.benchmark_info
