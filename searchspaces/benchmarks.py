@@ -37,6 +37,7 @@ where one applies, the 1-based file line (JSON: the record).
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -612,7 +613,13 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
     if source not in info.sources:
         raise ValueError(f"unknown {space.name} source {source!r}; known: "
                          f"{', '.join(info.sources)}")
-    options = {} if verify is None else {"verify": verify}
+    options = {}
+    if verify is not None:
+        params = inspect.signature(info.load).parameters
+        if "verify" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise ValueError(f"the {space.name} loader takes no verify option; call "
+                             "load_benchmark without verify=")
+        options["verify"] = verify
     bench = info.load(space, dataset, source, target, data_dir, **options)
     return bench.deduplicate() if dedup else bench
 
