@@ -16,6 +16,17 @@ import argparse
 from . import COMMANDS
 from ._options import add_data_dir, new_command
 
+_DOWNLOAD_DOC = """Download the benchmark files (all, or --files) from their original public
+repositories into --dest (default: the user cache). Each file goes through a .part file that
+is renamed only once its SHA-256 matches the manifest; without internet access the command
+fails with one message naming the file, and leaves nothing partial behind."""
+
+_WHERE_DOC = """Show the data directory the loaders use (--data-dir, else $NASPERF_DATA, else the
+user cache), where that choice came from, and every manifest file as verified (published
+checksum), present (not checked, --no-verify), differing (truncated or modified) or missing;
+also whether load_benchmark("nb201", "cifar10") would use the embedded table and whether
+missing files are downloaded on first use. Never fails for a missing or partial directory."""
+
 _MARK = {"verified": "x", "present": "x", "differs": "!", "missing": " "}
 
 
@@ -23,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``data`` command (with sub-commands ``download`` and ``where``) to ``sub``."""
     p = new_command(sub, "data", COMMANDS["data"][1], __doc__)
     dsub = p.add_subparsers(dest="data_cmd", required=True)
-    d = dsub.add_parser("download", help="download the benchmark files from their original "
-                        "public sources (checksums verified)")
+    d = new_command(dsub, "download", "download the benchmark files from their original "
+                    "public sources (checksums verified)", _DOWNLOAD_DOC)
     d.add_argument("--dest", default=None,
                    help="target directory (default: the user cache, $NASPERF_CACHE/data)")
     d.add_argument("--files", nargs="*", default=None,
@@ -32,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "(default: all)")
     d.add_argument("--force", action="store_true",
                    help="download again even if a file with the right checksum is present")
-    w = dsub.add_parser("where", help="show the data directory in use, where that choice "
-                        "came from, and which files are present, missing or verified")
+    w = new_command(dsub, "where", "show the data directory in use, where that choice came "
+                    "from, and which files are present, missing or verified", _WHERE_DOC)
     add_data_dir(w)
     w.add_argument("--no-verify", action="store_true",
                    help="list the files without comparing them with the published checksums")
