@@ -97,7 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser([wanted] if wanted in COMMANDS else [])
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's parser, whose --help lists the options
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     verbose = verbosity(args)
     logging.basicConfig(level=logging.WARNING - 10 * verbose,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -39,12 +39,13 @@ def plain_text(doc: str | None) -> str:
 class HelpFormatter(argparse.RawDescriptionHelpFormatter,
                     argparse.ArgumentDefaultsHelpFormatter):
     """Descriptions kept as written (paragraphs, examples), defaults shown for every option
-    that has a help text and a default other than None/False (and is not a ``-v`` count)."""
+    that has a help text and a default other than None, False or [] (and is not a ``-v``
+    count)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         help_text = action.help or ""
         if ("default:" in help_text or action.default is None or action.default is False
-                or action.default is argparse.SUPPRESS
+                or action.default is argparse.SUPPRESS or action.default == []
                 or isinstance(action, argparse._CountAction)):
             return help_text
         return super()._get_help_string(action)
@@ -53,9 +54,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter,
 def new_command(sub: argparse._SubParsersAction, name: str, help: str,
                 doc: str | None) -> argparse.ArgumentParser:
     """Add command ``name`` to ``sub`` with ``help`` (one line) and the module docstring
-    ``doc`` as its plain-text description."""
+    ``doc`` as its plain-text description. Options must be spelled out: an abbreviation
+    such as ``--seed`` for ``--seeds`` (a count, not a seed) is an error."""
     p = sub.add_parser(name, help=help, description=plain_text(doc),
-                       formatter_class=HelpFormatter)
+                       formatter_class=HelpFormatter, allow_abbrev=False)
     add_verbose(p, subcommand=True)
     return p
 

@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "'all' or 'both': all three")
     p.add_argument("--method", default="pearson", choices=list(CORRELATIONS),
                    help="correlation coefficient")
-    p.add_argument("--fit-fraction", type=fraction, default=1.0,
+    p.add_argument("--fit-fraction", type=fraction, default=1.0, metavar="F",
                    help="choose C on this random fraction of the architectures and report on "
                    "the rest (1: in-sample, like the paper)")
     add_seed(p, 0, help="random seed of the --fit-fraction split")

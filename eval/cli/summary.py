@@ -28,8 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--counts", default=None, metavar="COLUMN",
                    help="print how often each value of COLUMN occurs per train size instead "
                    "of the metric (e.g. --counts chosen: the candidate 'auto' picked)")
-    p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
-                   "one line per row of the table (needs matplotlib: nasperf[plots])")
+    p.add_argument("--plot", default=None, metavar="PNG",
+                   help="also write a PNG of the metric vs train size, one line per row of the "
+                   "table (needs matplotlib: nasperf[plots])")
     p.set_defaults(func=run)
     return p
 
