@@ -9,6 +9,7 @@ import argparse
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,6 +26,10 @@ def cnn(width=4):
 
 def not_a_model():
     return "a string"
+
+
+def recurrent():
+    return nn.Sequential(nn.LSTM(4, 4))
 """
 
 # A missing --data-dir everywhere: a case that is not rejected fails fast instead of running
@@ -107,6 +112,11 @@ CASES = [
      ["--input-shape", "got 'big'"], None),
     ("batch size 0", [*P, "--model", "x:y", "--batch-size", "0"], ["--batch-size", ">= 1"],
      None),
+    ("input shape not inferable", [*P, "--model", "{tmp}/mymodels.py:recurrent"],
+     ["cannot infer the input shape", "--input-shape C,H,W or --data FILE"], None),
+    ("batch without targets", [*P, "--model", "{tmp}/mymodels.py:cnn", "--data", "{tmp}/x.npz",
+                               "--proxies", "snip"],
+     ["need targets", "--data FILE with arrays x and y", "--proxies"], None),
     ("proxies unknown", [*P, "--model", "{tmp}/mymodels.py:cnn", "--proxies", "synflow,zenn"],
      ["unknown proxy 'zenn'", "synflow"], None),
     # -- summary
@@ -155,6 +165,7 @@ def scratch(tmp_path, monkeypatch):
     (tmp_path / "mymodels.py").write_text(MODELS)
     pd.DataFrame({"features": ["zc"], "predictor": ["rf"], "train_size": [32], "seed": [0],
                   "spearman": [0.5]}).to_csv(tmp_path / "bad.csv", index=False)
+    np.savez(tmp_path / "x.npz", x=np.ones((4, 3, 8, 8), np.float32))  # no targets
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PYTHONPATH", raising=False)
     return tmp_path

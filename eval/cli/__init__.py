@@ -37,6 +37,10 @@ _CLI_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bthe data_dir argument\b"), "--data-dir"),
     (re.compile(r"\bdata_dir=(?:\.\.\.)?"), "--data-dir DIR"),
     (re.compile(r"\bcache_dir=(?:\.\.\.)?"), "--cache-dir DIR"),
+    (re.compile(r"\bpass input_shape=\(C, H, W\) or a batch"),
+     "give --input-shape C,H,W or --data FILE"),
+    (re.compile(r"\bpass batch=\(x, y\) or leave them out of `proxies`"),
+     "give --data FILE with arrays x and y, or leave them out of --proxies"),
 )
 
 #: command name -> (module under ``nasperf.eval.cli``, one-line help for ``nasperf --help``).
