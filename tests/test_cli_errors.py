@@ -289,3 +289,33 @@ def test_one_line_error_from_a_separate_process(tmp_path):
                           timeout=120, cwd=tmp_path)
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "--data-dir" in proc.stderr
+
+
+def test_a_locked_output_directory_is_a_user_error(tmp_path, monkeypatch, capsys):
+    import nasperf.eval.runner as runner
+    from nasperf._io import OutputLockedError
+
+    def locked(*a, **kw):
+        raise OutputLockedError(f"{tmp_path} is in use by another run (pid 1)")
+
+    monkeypatch.setattr(runner, "run_benchmark", locked)
+    assert run_cli(["benchmark", "--out", str(tmp_path)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"nasperf benchmark: error: {tmp_path} is in use by another run (pid 1)"]
+
+
+def test_ctrl_c_in_proxies_with_out_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    from nasperf.eval.cli import proxies
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(proxies, "_run", interrupted)
+    (tmp_path / "archs.txt").write_text("(0, 2, 3, 2, 3, 1)\n")
+    argv = ["proxies", "--space", "nb201", "--archs-file", str(tmp_path / "archs.txt")]
+    assert run_cli([*argv, "--out", str(tmp_path / "s.jsonl")]) == 130
+    assert capsys.readouterr().err.splitlines() == [
+        f"nasperf proxies: interrupted; the architectures finished are in {tmp_path}/s.jsonl; "
+        "rerun the same command to resume"]
+    assert run_cli(argv) == 130
+    assert capsys.readouterr().err.splitlines() == ["nasperf proxies: interrupted"]

@@ -130,20 +130,9 @@ def _print_table(df, title: str) -> None:
 
 
 def _print_partial(out: Path, grid: dict) -> None:
-    """After Ctrl-C: the Kendall tau table of this grid's rows already in
-    ``out/results.csv`` (nothing when there are none or the file cannot be read)."""
-    import pandas as pd
-
-    csv = out / "results.csv"
-    try:
-        df = pd.read_csv(csv)
-        keep = ((df["space"] == grid["space"]) & (df["dataset"] == grid["dataset"])
-                & df["features"].isin(grid["features"]) & df["predictor"].isin(grid["predictors"])
-                & df["train_size"].isin(grid["train_sizes"])
-                & df["seed"].isin(range(grid["seeds"])))
-        df = df[keep & df["kendall_tau"].notna()]
-    except (OSError, ValueError, KeyError):
-        df = None
+    """After Ctrl-C: the Kendall tau table of this grid's rows already finished in ``out``
+    (a note when there are none or they cannot be read)."""
+    df = _finished_rows(out, grid)
     total = (len(grid["features"]) * len(grid["predictors"]) * len(grid["train_sizes"])
              * grid["seeds"])
     if df is None or df.empty:
@@ -152,3 +141,22 @@ def _print_partial(out: Path, grid: dict) -> None:
     _print_table(df, f"Kendall tau of the {len(df)} of {total} rows finished "
                  f"(mean ± std over the seeds done), {grid['space']} {grid['dataset']}:")
     sys.stdout.flush()
+
+
+def _finished_rows(out: Path, grid: dict):
+    """The rows of ``grid`` in ``out``: those of the last run (``runner.load_results``, where
+    the runner has it), else of ``out/results.csv``; None when there are none."""
+    import pandas as pd
+
+    from .. import runner
+
+    try:
+        load_results = getattr(runner, "load_results", None)
+        df = load_results(out) if load_results else pd.read_csv(out / "results.csv")
+        keep = ((df["space"] == grid["space"]) & (df["dataset"] == grid["dataset"])
+                & df["features"].isin(grid["features"]) & df["predictor"].isin(grid["predictors"])
+                & df["train_size"].isin(grid["train_sizes"])
+                & df["seed"].isin(range(grid["seeds"])))
+        return df[keep & df["kendall_tau"].notna()]
+    except (OSError, ValueError, KeyError):
+        return None

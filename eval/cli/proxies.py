@@ -111,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
 
         get_space(args.space)  # an unknown name fails here, before torch is loaded
     apply_threads(args)
-    return _run(args)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if args.archs_file is not None and args.out is not None:
+            raise KeyboardInterrupt(f"the architectures finished are in {args.out}; rerun the "
+                                    "same command to resume") from None
+        raise
 
 
 def _supports_progress() -> bool:
