@@ -275,9 +275,11 @@ def verbosity(args: argparse.Namespace) -> int:
 #: Default of ``--threads``: one. The networks the zero-cost proxies score are small (an
 #: NB201 cell network, a batch of 32 images of 32x32), so each torch op is too short for a
 #: thread pool to gain much, and on busy cores the pool's threads spin waiting for each
-#: other. Measured on a 2-core machine shared with other jobs (load average 1.4 to 4),
-#: ``nasperf proxies --space nb201 --arch "(0, 2, 3, 2, 3, 1)" --threads T``, wall time of
-#: three runs each (including ~3 s of imports): T=1: 6.6, 4.9, 9.7 s; T=2: 4.0, 47.9, 30.1 s.
+#: other. Measured on a 2-core machine shared with other jobs (torch's default there: 2
+#: threads), ``nasperf proxies --space nb201 --arch "(0, 2, 3, 2, 3, 1)" --threads T``, wall
+#: time of alternating runs (including ~3 s of imports): at load average 1.4-4:
+#: T=1: 6.6, 4.9, 9.7 s; T=2: 4.0, 47.9, 30.1 s; at load average 3.5-4.7: T=1: 8.5, 9.9,
+#: 7.0 s; T=2: 137.4, 57.3, 39.7 s (user CPU time 4 s with T=1, up to 69 s with T=2).
 DEFAULT_THREADS = 1
 
 
@@ -289,7 +291,7 @@ def add_threads(parser: Parser, default: int | None = DEFAULT_THREADS) -> argpar
         help="CPU threads for torch (and $OMP_NUM_THREADS of libraries loaded later, unless "
         "set). One by default: the networks are small, so more threads gain little, and on "
         "busy cores a thread pool can be several times slower (one NB201 cell on a shared "
-        "2-core machine: 5-10 s with 1 thread, 4-48 s with 2). Try more on an idle machine "
+        "2-core machine: 5-10 s with 1 thread, 4-137 s with 2). Try more on an idle machine "
         "with many cores")
 
 
