@@ -80,12 +80,11 @@ def default_unlabeled(
         pass
     from nasperf.searchspaces import DataNotFoundError, load_archs
 
-    try:
-        return list(load_archs(space, data_dir=data_dir)), "archs file"
-    except ValueError:  # no architecture list is known for this space
-        pass
-    except DataNotFoundError as exc:
-        log.info("no architecture list for %s (%s); sampling instead", space.name, exc)
+    if space.archs_file:  # a corrupt or modified list raises; only a missing one falls back
+        try:
+            return list(load_archs(space, data_dir=data_dir)), "archs file"
+        except DataNotFoundError as exc:
+            log.info("no architecture list for %s (%s); sampling instead", space.name, exc)
     try:
         return list(space.sample(n_samples, seed=seed)), "sample"
     except NotImplementedError:

@@ -179,16 +179,30 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def to_model(self, arch: Any, num_classes: int = 10, **kwargs: Any):
-        """Build the benchmark's ``torch.nn.Module`` for ``arch``."""
+        """Build the benchmark's ``torch.nn.Module`` for ``arch``.
+
+        Implementations check ``num_classes`` with :func:`check_num_classes` (an int >= 1;
+        ``TypeError``/``ValueError`` otherwise) and ``arch`` with :meth:`check`.
+        """
 
     # -- sampling ------------------------------------------------------------------------------
     @abstractmethod
     def sample(self, n: int, seed: int = 0) -> list:
-        """``n`` architectures drawn uniformly from the space (with replacement)."""
+        """``n`` architectures drawn uniformly from the space (with replacement).
+
+        Implementations check their arguments with :func:`check_count` (``n`` a
+        non-negative int; ``0`` gives ``[]``) and :func:`check_seed` (None, a non-negative
+        int, a ``SeedSequence`` or a ``numpy.random.Generator``), which raise ``TypeError``
+        (wrong type, bools and floats included) or ``ValueError`` (negative).
+        """
 
     @abstractmethod
     def mutate(self, arch: Any, seed: int = 0) -> Any:
-        """A random neighbour of ``arch`` that differs from it and is valid."""
+        """A random neighbour of ``arch`` that differs from it and is valid.
+
+        Implementations check ``arch`` with :meth:`check` and ``seed`` with
+        :func:`check_seed`.
+        """
 
     def enumerate(self) -> list:
         """Every architecture of the space (only for small spaces)."""
@@ -239,7 +253,100 @@ def check_op(ops: Sequence[str], name: Any, where: str) -> str:
 
 
 def rng_for(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A NumPy generator from a seed or an existing generator."""
+    """A NumPy generator from a seed or an existing generator (see :func:`check_seed`)."""
+    return check_seed(seed)
+
+
+# -- argument checks shared by every space's sample / mutate / to_model ------------------------
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_count(n: Any, name: str = "n") -> int:
+    """``n`` as a non-negative int (``sample(0)`` is an empty list).
+
+    Raises
+    ------
+    TypeError
+        ``n`` is not an integer (a bool or a float such as ``1.5`` or ``2.0`` included).
+    ValueError
+        ``n`` is negative.
+    """
+    if not _is_int(n):
+        raise TypeError(f"{name} must be a non-negative integer, got {type(n).__name__} "
+                        f"{n!r:.40}")
+    if n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {int(n)}")
+    return int(n)
+
+
+def check_seed(seed: Any, name: str = "seed") -> np.random.Generator:
+    """A NumPy generator from ``seed``: None, a non-negative int, a ``SeedSequence`` or a
+    ``Generator`` (used as is, so consecutive calls continue its stream).
+
+    Raises
+    ------
+    TypeError
+        Any other type (a bool or a float included).
+    ValueError
+        A negative integer.
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    if not _is_int(seed):
+        raise TypeError(f"{name} must be None, a non-negative integer or a "
+                        f"numpy.random.Generator, got {type(seed).__name__} {seed!r:.40}")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {int(seed)}")
+    return np.random.default_rng(int(seed))
+
+
+def check_num_classes(num_classes: Any, allow_none: bool = False) -> int | None:
+    """``num_classes`` as an int >= 1 (or None where the space has a per-task default).
+
+    Raises
+    ------
+    TypeError
+        Not an integer (a bool or a float included), or None where no default exists.
+    ValueError
+        Less than 1.
+    """
+    if num_classes is None and allow_none:
+        return None
+    if not _is_int(num_classes):
+        raise TypeError(f"num_classes must be a positive integer"
+                        f"{' or None' if allow_none else ''}, got "
+                        f"{type(num_classes).__name__} {num_classes!r:.40}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer (>= 1), got {int(num_classes)}")
+    return int(num_classes)
+
+
+def check_arch_ops(cls_name: str, ops: Any, vocabulary: Sequence[str] | None, length: int,
+                   position: Any = None) -> tuple[str, ...]:
+    """``ops`` as a tuple of ``length`` names from ``vocabulary`` (None: any string), for an
+    architecture's ``__post_init__``; ``position(k)`` names slot ``k`` in messages (default
+    ``ops[k]``).
+
+    Raises
+    ------
+    InvalidArchitectureError
+        Wrong type or length, or an op outside ``vocabulary``, naming position and value.
+    """
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)):
+        raise InvalidArchitectureError(
+            f"{cls_name}: ops must be a tuple of {length} op names, got {type(ops).__name__} "
+            f"{ops!r:.60}")
+    ops = tuple(ops)
+    if len(ops) != length:
+        raise InvalidArchitectureError(
+            f"{cls_name}: expected {length} ops, got {len(ops)}: {ops!r:.100}")
+    for k, op in enumerate(ops):
+        if not isinstance(op, str) or (vocabulary is not None and op not in vocabulary):
+            where = position(k) if position is not None else f"ops[{k}]"
+            valid = ", ".join(vocabulary) if vocabulary is not None else "op names (str)"
+            raise InvalidArchitectureError(f"{cls_name}: {where} is {op!r:.40}; valid ops are "
+                                           f"{valid}")
+    return ops

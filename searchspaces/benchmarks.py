@@ -20,12 +20,24 @@ For NB201 every source also joins the extra targets of all 15,625 cells as frame
 (HW-NAS-Bench for the chosen dataset) and ``rob_<metric>`` (robustness, CIFAR-10). Choose
 any of them as ``y`` with ``target=``.
 
-Sentinel values (the benchmark authors wrote ``-1e8`` for a failed proxy) become NaN; the
-count is logged and kept in ``meta["n_sentinels"]``.
+Sentinel values (the benchmark authors wrote ``-1e8`` for a failed proxy; the published NB201
+GRAF files hold 4) and infinite proxy values become NaN; one INFO line says so and
+``meta["sentinels"]`` counts them per proxy (``meta["n_sentinels"]``: the total).
+
+Checks
+------
+A file at a manifest path is first compared with the published file (see
+:mod:`nasperf.searchspaces.data`). Any other file (a user's table, or an edited copy loaded
+with ``verify=False``) has its structure checked: it parses, ends with a line break, has
+the required columns and the published row count, no key twice, numbers in every numeric
+cell (an empty cell is an error), and finite targets (NaN or infinite targets are errors;
+a proxy may be NaN). Every failure is a :class:`BenchmarkDataError` naming the file and,
+where one applies, the 1-based file line (JSON: the record).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -38,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .base import SearchSpace
-from .data import data_file
+from .data import embedded_table_path, resolve_file, uses_embedded
 from .errors import BenchmarkDataError
 from .registry import get_space, list_spaces
 
@@ -148,21 +160,76 @@ class Benchmark:
 
 
 # -- file readers --------------------------------------------------------------------------------
-def read_json(path: Path) -> Any:
-    """JSON with a :class:`BenchmarkDataError` naming the file on corruption."""
+#: Data rows of the published CSV files; a file of another length at that path is cut short
+#: or was extended, which a checksum-free load (``verify=False``) reports.
+ROW_COUNTS = {
+    "nb201-graf/nb201_valid_nets.csv": 9445, "nb201-graf/nb201_zc_proxies.csv": 9445,
+    "nb201-graf/nb201_ImageNet16-120_valid_nets.csv": 9445,
+    "nb201-graf/nb201_ImageNet16-120_zc_proxies.csv": 9445,
+    "nb201-graf/hw_cifar10.csv": 15625, "nb201-graf/hw_cifar100.csv": 15625,
+    "nb201-graf/hw_ImageNet16-120.csv": 15625, "nb201-graf/robustness_targets.csv": 15625,
+    "nb201-full/nats_bench_test_acc.csv": 15625,
+    "tnb101-micro-graf/tnb101_micro_valid_nets.csv": 2128,
+}
+#: Cell texts read as NaN: only explicit ones. An empty cell is an error, never a silent NaN.
+NA_VALUES = ("nan", "NaN", "NAN")
+#: File line of the first data row of a CSV (line 1 is the header).
+FIRST_LINE = 2
+
+
+def _json_object(path: Path):
+    """``object_pairs_hook`` that rejects a key given twice in one JSON object."""
+    def hook(pairs):
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                raise BenchmarkDataError(f"{path}: duplicate key {k!r} in one JSON object")
+            out[k] = v
+        return out
+    return hook
+
+
+def read_json(path: Path, trusted: bool = False) -> Any:
+    """JSON with a :class:`BenchmarkDataError` naming the file (and line) on corruption.
+
+    A UTF-8 byte-order mark is accepted. Unless ``trusted`` (the file was verified against
+    the published one), a key repeated inside one object is an error.
+    """
     try:
-        with open(path) as f:
-            return json.load(f)
+        with open(path, encoding="utf-8-sig") as f:
+            return json.load(f, object_pairs_hook=None if trusted else _json_object(path))
     except json.JSONDecodeError as exc:
-        raise BenchmarkDataError(f"{path}: corrupt or truncated JSON ({exc})") from None
+        raise BenchmarkDataError(
+            f"{path}: corrupt or truncated JSON at line {exc.lineno}, column {exc.colno} "
+            f"({exc.msg})") from None
     except UnicodeDecodeError as exc:
         raise BenchmarkDataError(f"{path}: not a UTF-8 JSON file ({exc})") from None
 
 
-def read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """CSV with its required columns checked."""
+def read_csv(path: Path, required: tuple[str, ...], key: str | None = None,
+             trusted: bool = False, n_rows: int | None = None) -> pd.DataFrame:
+    """CSV with its structure checked; row ``i`` of the result is file line ``i + 2``.
+
+    Accepts a UTF-8 byte-order mark and CRLF line endings. Checks: the file parses, ends
+    with a line break (else it looks cut short), has the ``required`` columns, has
+    ``n_rows`` rows when given, and no value of column ``key`` twice. An empty cell stays
+    the empty string (numeric conversion reports it); only ``nan`` texts are NaN.
+    ``trusted`` skips the checks a verified published file passes by construction.
+    """
+    if not trusted:
+        size = path.stat().st_size
+        if size == 0:
+            raise BenchmarkDataError(f"{path}: the file is empty")
+        with open(path, "rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                raise BenchmarkDataError(
+                    f"{path}: the last line does not end with a line break: the file looks "
+                    "cut short (truncated); re-download it, or add the final line break if "
+                    "it is complete")
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False,
+                         na_values=list(NA_VALUES), skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise BenchmarkDataError(f"{path}: corrupt or truncated CSV ({exc})") from None
     missing = [c for c in required if c not in df.columns]
@@ -172,44 +239,111 @@ def read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
         )
     if df.empty:
         raise BenchmarkDataError(f"{path}: no rows")
+    if not trusted and n_rows is not None and len(df) != n_rows:
+        raise BenchmarkDataError(
+            f"{path}: {len(df):,} rows where the published file has {n_rows:,}: the file "
+            f"looks {'truncated' if len(df) < n_rows else 'extended'}")
+    if key is not None and not trusted:
+        _check_unique(df[key].astype(str).tolist(), path, f"{key} value")
     return df
 
 
-def _numeric(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Columns as float, with a clear error for non-numeric cells."""
+def _check_unique(keys: list[str], path: Path, what: str,
+                  lines: list[int] | None = None) -> None:
+    """Error naming the first repeated key and both of its 1-based file lines."""
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            first, second = ((seen[k] + FIRST_LINE, i + FIRST_LINE) if lines is None
+                             else (lines[seen[k]], lines[i]))
+            raise BenchmarkDataError(
+                f"{path}: duplicate {what} {k!r} at lines {first} and {second}")
+        seen[k] = i
+
+
+def _numeric(df: pd.DataFrame, path: Path, target: bool = False,
+             lines: list[int] | None = None) -> pd.DataFrame:
+    """Columns as float, with an error naming the file line of a bad cell.
+
+    A cell that is not a number (an empty one included) is an error. For ``target``
+    columns a NaN or an infinite value is an error too; elsewhere (proxies) they are kept
+    for :func:`_drop_sentinels`. ``lines`` gives the file line of each row (default: CSV
+    lines, row + 2).
+    """
+    def line(i: int) -> str:
+        return f"line {lines[i] if lines is not None else i + FIRST_LINE}"
+
     out = {}
     for c in df.columns:
-        vals = pd.to_numeric(df[c], errors="coerce")
-        bad = vals.isna() & df[c].notna()
-        if bad.any():
-            raise BenchmarkDataError(
-                f"{path}: column {c!r} has non-numeric value {df[c][bad].iloc[0]!r} "
-                f"at row {int(np.flatnonzero(bad.to_numpy())[0])}"
-            )
-        out[c] = vals.astype(float)
+        col = df[c]
+        if col.dtype.kind in "fiub":
+            vals = col.astype(float)
+        else:
+            vals = pd.to_numeric(col, errors="coerce").astype(float)
+            bad = vals.isna() & ~col.isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raw = col.iloc[i]
+                what = ("is empty" if isinstance(raw, str) and not raw.strip()
+                        else f"has non-numeric value {raw!r}")
+                raise BenchmarkDataError(f"{path}: column {c!r} {what} at {line(i)}")
+        if target:
+            arr = vals.to_numpy()
+            bad_t = ~np.isfinite(arr)
+            if bad_t.any():
+                i = int(np.flatnonzero(bad_t)[0])
+                raise BenchmarkDataError(
+                    f"{path}: target column {c!r} has the non-finite value {arr[i]} at "
+                    f"{line(i)} ({int(bad_t.sum())} such value(s)); a target must be a finite "
+                    "number")
+        out[c] = vals
     return pd.DataFrame(out, index=df.index)
 
 
-def _drop_sentinels(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
+def _drop_sentinels(df: pd.DataFrame, meta: dict, where: str = "") -> pd.DataFrame:
+    """Proxy values the authors wrote for a failure (:data:`SENTINELS`) and infinities
+    become NaN; the counts per column go to ``meta["sentinels"]`` (total:
+    ``meta["n_sentinels"]``) and one INFO line."""
     mask = df.isin(SENTINELS) | np.isinf(df)
     n = int(mask.to_numpy().sum())
+    counts = {str(c): int(v) for c, v in mask.sum().items() if v}
     if n:
-        cols = mask.sum()[lambda s: s > 0].to_dict()
-        log.warning("%d sentinel or infinite value(s) (e.g. -1e8 for a failed proxy) set to "
-                    "NaN: %s", n, cols)
+        log.info("%s%d failed-proxy value(s) (-1e8 sentinels or infinities) read as NaN: %s",
+                 f"{where}: " if where else "", n, counts)
+    sentinels = dict(meta.get("sentinels", {}))
+    for c, v in counts.items():
+        sentinels[c] = sentinels.get(c, 0) + v
+    meta["sentinels"] = sentinels
     meta["n_sentinels"] = meta.get("n_sentinels", 0) + n
     return df.mask(mask)
 
 
-def _parse_all(space: SearchSpace, keys, path: Path) -> list:
+def _parse_all(space: SearchSpace, keys, path: Path, lines: list[int] | None = None,
+               json_keys: bool = False) -> list:
+    """Parse every key; a bad one is a :class:`BenchmarkDataError` naming its file line (CSV)
+    or record (JSON). Two keys naming the same architecture are an error too."""
     from .errors import InvalidArchitectureError
 
+    keys = list(keys)
     archs = []
     for row, key in enumerate(keys):
         try:
             archs.append(space.parse(key))
         except InvalidArchitectureError as exc:
-            raise BenchmarkDataError(f"{path}: row {row}: {exc}") from None
+            where = (f"record {row + 1} (key {str(key)[:60]!r})" if json_keys else
+                     f"line {lines[row] if lines is not None else row + FIRST_LINE}")
+            raise BenchmarkDataError(f"{path}: {where}: {exc}") from None
+    strings = [space.to_string(a) for a in archs]
+    if len(set(strings)) != len(strings):
+        if json_keys:
+            seen: dict[str, int] = {}
+            for i, s in enumerate(strings):
+                if s in seen:
+                    raise BenchmarkDataError(
+                        f"{path}: records {seen[s] + 1} and {i + 1} (keys {keys[seen[s]]!r} "
+                        f"and {keys[i]!r}) are the same architecture {s}")
+                seen[s] = i
+        _check_unique(strings, path, "architecture", lines)
     return archs
 
 
@@ -234,51 +368,93 @@ def _assemble(space: SearchSpace, archs: list, cols: pd.DataFrame, proxies: pd.D
 
 
 # -- NAS-Bench-201 -------------------------------------------------------------------------------
-def _nb201_extras(space: SearchSpace, dataset: str, data_dir) -> pd.DataFrame:
+def _csv(relpath: str, data_dir, verify, required: tuple[str, ...], key: str | None = "net"
+         ) -> tuple[Path, pd.DataFrame]:
+    """A benchmark CSV from the data directory: verified, else structurally checked."""
+    path, trusted = resolve_file(relpath, data_dir, verify)
+    return path, read_csv(path, required, key=key, trusted=trusted,
+                          n_rows=ROW_COUNTS.get(relpath))
+
+
+def _nb201_extras(space: SearchSpace, dataset: str, data_dir, verify=None) -> pd.DataFrame:
     """test accuracy / HW / robustness for all 15,625 cells, indexed by official string."""
-    path = data_file("nb201-full/nats_bench_test_acc.csv", data_dir)
-    nats = read_csv(path, ("ArchitectureString", _NATS_COLUMNS[dataset]))
+    path, nats = _csv("nb201-full/nats_bench_test_acc.csv", data_dir, verify,
+                      ("ArchitectureString", _NATS_COLUMNS[dataset]), key="ArchitectureString")
     idx = [space.to_string(a) for a in _parse_all(space, nats["ArchitectureString"], path)]
-    parts = [pd.DataFrame({"test_accuracy": _numeric(nats[[_NATS_COLUMNS[dataset]]], path)
-                           .iloc[:, 0].to_numpy()}, index=idx)]
+    parts = [pd.DataFrame({"test_accuracy": _numeric(nats[[_NATS_COLUMNS[dataset]]], path,
+                                                     target=True).iloc[:, 0].to_numpy()},
+                          index=idx)]
     for rel, prefix in ((f"nb201-graf/hw_{dataset}.csv", "hw_"),
                         ("nb201-graf/robustness_targets.csv", "rob_")):
         try:
-            p = data_file(rel, data_dir)
+            p, df = _csv(rel, data_dir, verify, ("net",))
         except FileNotFoundError:
             log.info("%s not found; skipping its columns", rel)
             continue
-        df = read_csv(p, ("net",))
         keys = [space.to_string(a) for a in _parse_all(space, df["net"], p)]
-        vals = _numeric(df.drop(columns=["net"]), p).add_prefix(prefix)
+        vals = _numeric(df.drop(columns=["net"]), p, target=True).add_prefix(prefix)
         if prefix == "rob_":
             vals = vals.drop(columns=["rob_val_accs"], errors="ignore")
         parts.append(vals.set_axis(keys))
     return pd.concat(parts, axis=1)
 
 
+def _nb201_embedded(space: SearchSpace, meta: dict) -> tuple[list, pd.DataFrame, pd.DataFrame]:
+    """The NB201 CIFAR-10 GRAF table shipped with the package (no data directory needed)."""
+    path = embedded_table_path()
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ops, val = z["ops"], z["val_accs"]
+            names, values = [str(n) for n in z["proxy_names"]], z["proxies"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise BenchmarkDataError(f"{path}: the embedded table is unreadable ({exc}); "
+                                 "reinstall nasperf") from None
+    archs = [space.parse(tuple(int(v) for v in row)) for row in ops]
+    log.warning("using the embedded NB201 CIFAR-10 table (%s cells); `nasperf data download` "
+                "fetches the other benchmarks", f"{len(archs):,}")
+    meta["data"] = "embedded"
+    meta["note_data"] = ("embedded NB201 CIFAR-10 GRAF table (proxies in float32): no "
+                         "test_accuracy, hw_* or rob_* columns; `nasperf data download` "
+                         "fetches them")
+    cols = pd.DataFrame({"val_accuracy": val.astype(float)})
+    proxies = _drop_sentinels(pd.DataFrame(values.astype(float), columns=names), meta,
+                              "embedded NB201 table")
+    return archs, cols, proxies
+
+
 def load_nb201(space: SearchSpace, dataset: str, source: str, target: str,
-               data_dir) -> Benchmark:
+               data_dir, verify: bool | None = None) -> Benchmark:
     """NB201 loader (see the module docstring for the sources)."""
     meta: dict[str, Any] = {}
+    if (source == "graf" and dataset == "cifar10" and target == "val_accuracy"
+            and uses_embedded(data_dir)):
+        archs, cols, proxies = _nb201_embedded(space, meta)
+        return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
     if source == "zc":
-        path = data_file("nas-bench-suite-zero/zc_nasbench201.json", data_dir)
-        cols, proxies, archs = _zc_records(space, read_json(path), (dataset,), path, meta)
+        path, trusted = resolve_file("nas-bench-suite-zero/zc_nasbench201.json", data_dir,
+                                     verify)
+        cols, proxies, archs = _zc_records(space, read_json(path, trusted), (dataset,), path,
+                                           meta)
     elif source == "graf":
         ds = "ImageNet16-120" if dataset == "ImageNet16-120" else "cifar10"
         stem = "nb201_ImageNet16-120" if ds == "ImageNet16-120" else "nb201"
-        nets_path = data_file(f"nb201-graf/{stem}_valid_nets.csv", data_dir)
-        nets = read_csv(nets_path, ("net", "val_accs"))
-        zc_path = data_file(f"nb201-graf/{stem}_zc_proxies.csv", data_dir)
-        zc = read_csv(zc_path, ("net",))
+        nets_path, nets = _csv(f"nb201-graf/{stem}_valid_nets.csv", data_dir, verify,
+                               ("net", "val_accs"))
+        zc_path, zc = _csv(f"nb201-graf/{stem}_zc_proxies.csv", data_dir, verify, ("net",))
         if not nets["net"].equals(zc["net"]):
             zc = zc.set_index("net").reindex(nets["net"]).reset_index()
-            if zc.drop(columns="net").isna().all(axis=1).any():
-                raise BenchmarkDataError(f"{zc_path}: cells missing compared with {nets_path}")
+            gone = zc.drop(columns="net").isna().all(axis=1).to_numpy()
+            if gone.any():
+                i = int(np.flatnonzero(gone)[0])
+                raise BenchmarkDataError(
+                    f"{zc_path}: {int(gone.sum())} cell(s) of {nets_path} missing, e.g. "
+                    f"{nets['net'].iloc[i]} (line {i + FIRST_LINE} there)")
         archs = _parse_all(space, nets["net"], nets_path)
-        cols = _numeric(nets[["val_accs"]], nets_path).rename(columns={"val_accs": "val_accuracy"})
+        cols = _numeric(nets[["val_accs"]], nets_path, target=True).rename(
+            columns={"val_accs": "val_accuracy"})
         proxies = _drop_sentinels(
-            _numeric(zc.drop(columns=[c for c in ("net", "net_str") if c in zc]), zc_path), meta)
+            _numeric(zc.drop(columns=[c for c in ("net", "net_str") if c in zc]), zc_path),
+            meta, zc_path.name)
         if dataset == "cifar100":
             cols = cols.drop(columns="val_accuracy")
             meta["note"] = ("no GRAF file for CIFAR-100: target is the CIFAR-100 test accuracy "
@@ -295,7 +471,7 @@ def load_nb201(space: SearchSpace, dataset: str, source: str, target: str,
     cols = cols.reset_index(drop=True)
     proxies = proxies.reset_index(drop=True)
     keys = [space.to_string(a) for a in archs]
-    extras = _nb201_extras(space, dataset, data_dir).reindex(keys).reset_index(drop=True)
+    extras = _nb201_extras(space, dataset, data_dir, verify).reindex(keys).reset_index(drop=True)
     cols = pd.concat([cols, extras], axis=1) if len(cols.columns) else extras
     return _assemble(space, archs, cols, proxies.reindex(range(len(archs))), dataset, source,
                      target, meta)
@@ -313,55 +489,65 @@ def _zc_records(space: SearchSpace, blob: Any, path_keys: tuple[str, ...], path:
     if not isinstance(node, dict) or not node:
         raise BenchmarkDataError(f"{path}: entry {'/'.join(path_keys)} is empty or not a mapping")
     keys = list(node)
-    archs = _parse_all(space, keys, path)
+    archs = _parse_all(space, keys, path, json_keys=True)
     rows_y, rows_p = [], []
-    for key in keys:
+    for i, key in enumerate(keys):
         rec = node[key]
         if not isinstance(rec, dict) or "val_accuracy" not in rec:
-            raise BenchmarkDataError(f"{path}: record {key} has no val_accuracy")
-        rows_y.append({"val_accuracy": rec["val_accuracy"]})
+            raise BenchmarkDataError(f"{path}: record {i + 1} (key {key}) has no val_accuracy")
+        y = rec["val_accuracy"]
+        if isinstance(y, bool) or not isinstance(y, (int, float)) or not np.isfinite(y):
+            raise BenchmarkDataError(
+                f"{path}: record {i + 1} (key {key}) has val_accuracy {y!r:.40}; a target "
+                "must be a finite number")
+        rows_y.append({"val_accuracy": y})
         prox = {}
         for name, v in rec.items():
             if name in ("idx", "arch", "val_accuracy", "test_accuracy"):
                 continue
             prox[name] = v["score"] if isinstance(v, dict) else v
         rows_p.append(prox)
-    cols = _numeric(pd.DataFrame(rows_y), path)
-    proxies = _drop_sentinels(_numeric(pd.DataFrame(rows_p), path), meta)
+    records = list(range(1, len(keys) + 1))
+    cols = _numeric(pd.DataFrame(rows_y), path, target=True, lines=records)
+    proxies = _drop_sentinels(_numeric(pd.DataFrame(rows_p), path, lines=records), meta,
+                              path.name)
     return cols, proxies, archs
 
 
 def load_tnb101_micro(space: SearchSpace, dataset: str, source: str, target: str,
-                      data_dir) -> Benchmark:
+                      data_dir, verify: bool | None = None) -> Benchmark:
     """TNB101-micro loader: ``"zc"`` (every task) or ``"graf"`` (class_scene)."""
     meta: dict[str, Any] = {}
     if source == "zc":
-        path = data_file("nas-bench-suite-zero/zc_transbench101_micro.json", data_dir)
-        cols, proxies, archs = _zc_records(space, read_json(path), (dataset,), path, meta)
+        path, trusted = resolve_file("nas-bench-suite-zero/zc_transbench101_micro.json",
+                                     data_dir, verify)
+        cols, proxies, archs = _zc_records(space, read_json(path, trusted), (dataset,), path,
+                                           meta)
     elif source == "graf":
         if dataset != "class_scene":
             raise ValueError("the GRAF TNB101-micro CSV holds class_scene only; use source='zc'")
-        path = data_file("tnb101-micro-graf/tnb101_micro_valid_nets.csv", data_dir)
-        df = read_csv(path, ("net", "val_accs"))
+        path, df = _csv("tnb101-micro-graf/tnb101_micro_valid_nets.csv", data_dir, verify,
+                        ("net", "val_accs"))
         archs = _parse_all(space, df["net"], path)
-        cols = _numeric(df[["val_accs"]], path).rename(columns={"val_accs": "val_accuracy"})
+        cols = _numeric(df[["val_accs"]], path, target=True).rename(
+            columns={"val_accs": "val_accuracy"})
         drop = [c for c in df.columns if c in ("net", "new_net", "val_accs", "random", "rank")
                 or c.startswith("Unnamed")]
-        proxies = _drop_sentinels(_numeric(df.drop(columns=drop), path), meta)
+        proxies = _drop_sentinels(_numeric(df.drop(columns=drop), path), meta, path.name)
     else:
         raise ValueError(f"unknown tnb101_micro source {source!r}; known: zc, graf")
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
 def load_nb101(space: SearchSpace, dataset: str, source: str, target: str,
-               data_dir) -> Benchmark:
+               data_dir, verify: bool | None = None) -> Benchmark:
     """NB101 loader: the NAS-Bench-Suite-Zero JSON (``"zc"``)."""
     if source != "zc":
         raise ValueError(f"unknown nb101 source {source!r}; known: zc")
     meta: dict[str, Any] = {}
-    path = data_file("nas-bench-suite-zero/zc_nasbench101.json", data_dir)
-    cols, proxies, archs = _zc_records(space, read_json(path), ("nasbench101", dataset), path,
-                                       meta)
+    path, trusted = resolve_file("nas-bench-suite-zero/zc_nasbench101.json", data_dir, verify)
+    cols, proxies, archs = _zc_records(space, read_json(path, trusted), ("nasbench101", dataset),
+                                       path, meta)
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
@@ -378,7 +564,8 @@ def list_benchmarks() -> dict[str, tuple[str, ...]]:
 
 def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
                    data_dir: str | os.PathLike | None = None, source: str | None = None,
-                   target: str = "val_accuracy", dedup: bool = False) -> Benchmark:
+                   target: str = "val_accuracy", dedup: bool = False,
+                   verify: bool | None = None) -> Benchmark:
     """Load a labelled benchmark.
 
     Parameters
@@ -399,6 +586,16 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
         Merge architectures that build the same network (:meth:`Benchmark.deduplicate`).
         The NB101 file's 500 cells are 292 distinct networks; NB201 GRAF cells are distinct
         up to isomorphism of their pruned graphs.
+    verify : bool, optional
+        Compare each benchmark file with the published one (SHA-256, cached by path, size
+        and mtime; default: on unless ``$NASPERF_VERIFY=0``). ``False`` loads an edited copy
+        at a manifest path, checking its structure instead.
+
+    Without a data directory (no ``data_dir``, no ``$NASPERF_DATA``, nothing in the user
+    cache), ``load_benchmark("nb201", "cifar10")`` reads the table embedded in the package
+    (proxies in float32; no ``test_accuracy``/``hw_*``/``rob_*`` columns) and every other
+    benchmark is downloaded into the user cache on first use (``NASPERF_NO_DOWNLOAD=1``
+    turns that off).
     """
     space = get_space(space)
     info = space.benchmark_info
@@ -416,20 +613,28 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
     if source not in info.sources:
         raise ValueError(f"unknown {space.name} source {source!r}; known: "
                          f"{', '.join(info.sources)}")
-    bench = info.load(space, dataset, source, target, data_dir)
+    options = {}
+    if verify is not None:
+        params = inspect.signature(info.load).parameters
+        if "verify" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise ValueError(f"the {space.name} loader takes no verify option; call "
+                             "load_benchmark without verify=")
+        options["verify"] = verify
+    bench = info.load(space, dataset, source, target, data_dir, **options)
     return bench.deduplicate() if dedup else bench
 
 
-def load_archs(space: str | SearchSpace, data_dir: str | os.PathLike | None = None) -> list:
+def load_archs(space: str | SearchSpace, data_dir: str | os.PathLike | None = None,
+               verify: bool | None = None) -> list:
     """Unlabelled architectures of a space (NB301: 11,221; TNB101-macro: 3,256), read from
-    its :attr:`SearchSpace.archs_file`."""
+    its :attr:`SearchSpace.archs_file` (``verify`` as in :func:`load_benchmark`)."""
     space = get_space(space)
     if not space.archs_file:
         known = [n for n in list_spaces() if get_space(n).archs_file]
         raise ValueError(f"no architecture list for {space.name!r}; available: "
                          f"{', '.join(known)}")
-    path = data_file(space.archs_file, data_dir)
-    blob = read_json(path)
+    path, trusted = resolve_file(space.archs_file, data_dir, verify)
+    blob = read_json(path, trusted)
     if not isinstance(blob, dict):
         raise BenchmarkDataError(f"{path}: expected a JSON object index -> architecture")
-    return _parse_all(space, list(blob.values()), path)
+    return _parse_all(space, list(blob.values()), path, json_keys=True)

@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .base import SearchSpace, check_op, op_from_id, rng_for
+import numpy as np
+
+from .base import (
+    SearchSpace,
+    check_arch_ops,
+    check_count,
+    check_num_classes,
+    check_op,
+    check_seed,
+    op_from_id,
+    rng_for,
+)
 from .benchmarks import NB201_DATASETS, TNB101_TASKS, BenchmarkInfo, load_nb201, load_tnb101_micro
 from .errors import InvalidArchitectureError
 from .features import OneHotLayout, cell6_layout
@@ -28,13 +39,29 @@ from .graph import ArchGraph, edge_cell_to_graph
 from .taxonomy import taxonomy
 
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+#: NB201 op names in NASLib id order.
+NB201_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+#: TransNAS-Bench-101 micro op names in NASLib id order.
+TNB101_MICRO_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
 
 
 @dataclass(frozen=True)
 class Cell6Arch:
-    """Six edge ops in :data:`EDGES` order (official string order)."""
+    """Six edge ops in :data:`EDGES` order (official string order).
+
+    Validated on construction: exactly 6 op names of the space's vocabulary
+    (:attr:`vocabulary`; any strings for this base class), else
+    :class:`InvalidArchitectureError` naming the edge and the value.
+    """
 
     ops: tuple[str, ...]
+    #: The op names an instance may hold (None: any string).
+    vocabulary: ClassVar[tuple[str, ...] | None] = None
+
+    def __post_init__(self) -> None:
+        checked = check_arch_ops(type(self).__name__, self.ops, self.vocabulary, 6,
+                                 lambda k: f"edge {EDGES[k]} (ops[{k}])")
+        object.__setattr__(self, "ops", checked)
 
     def edge_ops(self) -> list[tuple[int, int, str]]:
         """``[(src, dst, op), ...]`` in :data:`EDGES` order."""
@@ -45,6 +72,8 @@ class Cell6Arch:
 class NB201Arch(Cell6Arch):
     """A NAS-Bench-201 cell; ``str(arch)`` is the official string."""
 
+    vocabulary: ClassVar[tuple[str, ...] | None] = NB201_OPS
+
     def __str__(self) -> str:
         return NB201Space().to_string(self)
 
@@ -52,6 +81,8 @@ class NB201Arch(Cell6Arch):
 @dataclass(frozen=True)
 class TNB101MicroArch(Cell6Arch):
     """A TransNAS-Bench-101 micro cell; ``str(arch)`` is the official string."""
+
+    vocabulary: ClassVar[tuple[str, ...] | None] = TNB101_MICRO_OPS
 
     def __str__(self) -> str:
         return TNB101MicroSpace().to_string(self)
@@ -133,12 +164,15 @@ class Cell6Space(SearchSpace):
         return self.canonicalize(arch) == arch
 
     # -- sampling ------------------------------------------------------------------------------
-    def sample(self, n: int, seed: int = 0) -> list[Cell6Arch]:
-        rng = rng_for(seed)
+    def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> list[Cell6Arch]:
+        """``n`` cells with uniform ops on every edge (``n >= 0``; see
+        :func:`~nasperf.searchspaces.base.check_count`)."""
+        n, rng = check_count(n), check_seed(seed)
         ids = rng.integers(0, len(self.ops), size=(n, 6))
         return [self.arch_type(tuple(self.ops[i] for i in row)) for row in ids]
 
-    def mutate(self, arch: Cell6Arch, seed: int = 0) -> Cell6Arch:
+    def mutate(self, arch: Cell6Arch, seed: int | np.random.Generator | None = 0
+               ) -> Cell6Arch:
         """Change the op of one random edge to a different op."""
         arch = self.check(arch)
         rng = rng_for(seed)
@@ -170,7 +204,7 @@ class NB201Space(Cell6Space):
     """
 
     name = "nb201"
-    ops = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+    ops = NB201_OPS
     arch_type = NB201Arch
     tuple_edges = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
     op_taxonomy = taxonomy({"skip_connect": "skip", "none": "none",
@@ -247,7 +281,8 @@ class NB201Space(Cell6Space):
         """The NAS-Bench-201 network; see :func:`nasperf.searchspaces.models.nb201.NB201Network`."""
         from .models.nb201 import NB201Network
 
-        return NB201Network(self.check(arch).edge_ops(), num_classes=num_classes, **kwargs)
+        arch, num_classes = self.check(arch), check_num_classes(num_classes)
+        return NB201Network(arch.edge_ops(), num_classes=num_classes, **kwargs)
 
 
 _TNB_MICRO = re.compile(r"^(\d+)-(\d+)-(\d)_(\d\d)_(\d\d\d)$", re.ASCII)
@@ -263,7 +298,7 @@ class TNB101MicroSpace(Cell6Space):
     """
 
     name = "tnb101_micro"
-    ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+    ops = TNB101_MICRO_OPS
     arch_type = TNB101MicroArch
     tuple_edges = EDGES
     op_taxonomy = taxonomy({"none": "none", "skip_connect": "skip",
@@ -301,4 +336,6 @@ class TNB101MicroSpace(Cell6Space):
         """
         from .models.tnb101 import build_micro
 
-        return build_micro(self.check(arch), num_classes=num_classes, task=task, **kwargs)
+        arch = self.check(arch)
+        return build_micro(arch, num_classes=check_num_classes(num_classes, allow_none=True),
+                           task=task, **kwargs)

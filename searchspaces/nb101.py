@@ -55,7 +55,16 @@ from typing import Any
 
 import numpy as np
 
-from .base import SearchSpace, as_int, check_op, literal, op_from_id, rng_for
+from .base import (
+    SearchSpace,
+    as_int,
+    check_count,
+    check_num_classes,
+    check_op,
+    check_seed,
+    literal,
+    op_from_id,
+)
 from .benchmarks import BenchmarkInfo, load_nb101
 from .errors import InvalidArchitectureError
 from .features import OneHotLayout, nb101_layout
@@ -73,6 +82,8 @@ MAX_EDGES = 9
 PAD_OP = CONV3X3
 
 Matrix = tuple[tuple[int, ...], ...]
+#: Op names in NASLib / NAS-Bench-Suite-Zero id order.
+NB101_OPS: tuple[str, ...] = (INPUT, OUTPUT, MAXPOOL3X3, CONV1X1, CONV3X3)
 
 
 @dataclass(frozen=True)
@@ -88,10 +99,27 @@ class NB101Arch:
         Op of every node, ``ops[0] == "input"``, ``ops[6] == "output"``.
 
     ``str(arch)`` is the compact string form (see :mod:`nasperf.searchspaces.nb101`).
+
+    Validated on construction like :meth:`NB101Space.parse` (7x7 0/1 strictly
+    upper-triangular matrix, ``input`` .. ``output`` ops, output reachable, at most 9 edges
+    after pruning); lists are stored as tuples. A violation raises
+    :class:`InvalidArchitectureError` naming the entry or op and its value.
     """
 
     matrix: Matrix
     ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        where = "NB101Arch"
+        m = _check_matrix(self.matrix, where)
+        if len(m) != NUM_VERTICES:
+            raise InvalidArchitectureError(
+                f"{where}: the stored form has a {NUM_VERTICES}x{NUM_VERTICES} matrix, got "
+                f"{len(m)} rows; build smaller cells with NB101Space().parse((matrix, ops))")
+        names = _check_ops(self.ops, NUM_VERTICES, where)
+        _check_graph(m, names, where)
+        object.__setattr__(self, "matrix", tuple(tuple(row) for row in m))
+        object.__setattr__(self, "ops", tuple(names))
 
     def __str__(self) -> str:
         return NB101Space().to_string(self)
@@ -106,7 +134,7 @@ class NB101Space(SearchSpace):
 
     name = "nb101"
     #: Op names in NASLib / NAS-Bench-Suite-Zero id order.
-    ops = (INPUT, OUTPUT, MAXPOOL3X3, CONV1X1, CONV3X3)
+    ops = NB101_OPS
     arch_type = NB101Arch
     op_taxonomy = taxonomy({INPUT: "io", OUTPUT: "io", MAXPOOL3X3: ("pool", 3),
                             CONV1X1: ("conv", 1), CONV3X3: ("conv", 3)})
@@ -187,49 +215,9 @@ class NB101Space(SearchSpace):
     def _from_cell(self, matrix: Any, ops: Any, where: str) -> NB101Arch:
         """Validate a raw cell of 2..7 nodes and return it padded to 7 nodes."""
         m = _check_matrix(matrix, where)
-        names = self._check_ops(ops, len(m), where)
-        graph = ArchGraph(np.array(m, dtype=np.uint8), tuple(names))
-        if not graph.is_connected():
-            raise InvalidArchitectureError(
-                f"{where}: the output is not reachable from the input (the official ModelSpec "
-                "marks such a spec invalid)"
-            )
-        n_edges = int(graph.prune().adjacency.sum())
-        if n_edges > MAX_EDGES:
-            raise InvalidArchitectureError(
-                f"{where}: {n_edges} edges after pruning, NAS-Bench-101 allows at most "
-                f"{MAX_EDGES}"
-            )
+        names = _check_ops(ops, len(m), where)
+        _check_graph(m, names, where)
         return NB101Arch(*_pad(m, names))
-
-    def _check_ops(self, ops: Any, n: int, where: str) -> list[str]:
-        if isinstance(ops, np.ndarray):
-            ops = ops.tolist()
-        if not _is_seq(ops):
-            raise InvalidArchitectureError(
-                f"{where}: ops must be a sequence of op names or ids, got {ops!r:.60}"
-            )
-        if len(ops) != n:
-            raise InvalidArchitectureError(
-                f"{where}: {len(ops)} ops given for a {n}x{n} adjacency matrix"
-            )
-        names = [
-            check_op(self.ops, op, f"{where}, op {k}") if isinstance(op, str)
-            else op_from_id(self.ops, op, f"{where}, op {k}")
-            for k, op in enumerate(ops)
-        ]
-        if names[0] != INPUT:
-            raise InvalidArchitectureError(f"{where}: op 0 must be 'input', got {names[0]!r}")
-        if names[-1] != OUTPUT:
-            raise InvalidArchitectureError(
-                f"{where}: the last op must be 'output', got {names[-1]!r}"
-            )
-        for k, op in enumerate(names[1:-1], start=1):
-            if op not in INTERIOR_OPS:
-                raise InvalidArchitectureError(
-                    f"{where}: op {k} must be one of {', '.join(INTERIOR_OPS)}, got {op!r}"
-                )
-        return names
 
     # -- views ---------------------------------------------------------------------------------
     def to_string(self, arch: NB101Arch) -> str:
@@ -253,6 +241,7 @@ class NB101Space(SearchSpace):
         """
         from .models.nb101 import NB101Network
 
+        num_classes = check_num_classes(num_classes)
         g = self.to_graph(arch)
         return NB101Network(g.adjacency, g.ops, num_classes=num_classes,
                             stem_channels=stem_channels, num_stacks=num_stacks,
@@ -293,7 +282,7 @@ class NB101Space(SearchSpace):
         Like NASLib and the NAS-Bench-101 examples: every upper-triangular edge is drawn
         with probability 1/2 and every interior op uniformly; invalid specs are redrawn.
         """
-        rng = rng_for(seed)
+        n, rng = check_count(n), check_seed(seed)
         out: list[NB101Arch] = []
         while len(out) < n:
             matrix = np.triu(rng.integers(0, 2, size=(NUM_VERTICES, NUM_VERTICES)), 1)
@@ -317,7 +306,7 @@ class NB101Space(SearchSpace):
         that are valid and change the network; the result is not canonicalised.
         """
         arch = self.check(arch)
-        rng = rng_for(seed)
+        rng = check_seed(seed)
         m = np.array(arch.matrix, dtype=np.uint8)
         live = ArchGraph(m, arch.ops).live_nodes()
         edits: list[tuple] = [("edge", i, j) for i, j in
@@ -349,6 +338,53 @@ class NB101Space(SearchSpace):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _check_ops(ops: Any, n: int, where: str) -> list[str]:
+    """Op names (or NASLib ids) of an ``n``-node cell: ``input`` first, ``output`` last,
+    interior ops in between."""
+    if isinstance(ops, np.ndarray):
+        ops = ops.tolist()
+    if not _is_seq(ops):
+        raise InvalidArchitectureError(
+            f"{where}: ops must be a sequence of op names or ids, got {ops!r:.60}"
+        )
+    if len(ops) != n:
+        raise InvalidArchitectureError(
+            f"{where}: {len(ops)} ops given for a {n}x{n} adjacency matrix"
+        )
+    names = [
+        check_op(NB101_OPS, op, f"{where}, op {k}") if isinstance(op, str)
+        else op_from_id(NB101_OPS, op, f"{where}, op {k}")
+        for k, op in enumerate(ops)
+    ]
+    if names[0] != INPUT:
+        raise InvalidArchitectureError(f"{where}: op 0 must be 'input', got {names[0]!r}")
+    if names[-1] != OUTPUT:
+        raise InvalidArchitectureError(
+            f"{where}: the last op must be 'output', got {names[-1]!r}"
+        )
+    for k, op in enumerate(names[1:-1], start=1):
+        if op not in INTERIOR_OPS:
+            raise InvalidArchitectureError(
+                f"{where}: op {k} must be one of {', '.join(INTERIOR_OPS)}, got {op!r}"
+            )
+    return names
+
+
+def _check_graph(m: list[list[int]], names: list[str], where: str) -> None:
+    """The official validity of a checked cell: output reachable, <= 9 edges after pruning."""
+    graph = ArchGraph(np.array(m, dtype=np.uint8), tuple(names))
+    if not graph.is_connected():
+        raise InvalidArchitectureError(
+            f"{where}: the output is not reachable from the input (the official ModelSpec "
+            "marks such a spec invalid)"
+        )
+    n_edges = int(graph.prune().adjacency.sum())
+    if n_edges > MAX_EDGES:
+        raise InvalidArchitectureError(
+            f"{where}: {n_edges} edges after pruning, NAS-Bench-101 allows at most {MAX_EDGES}"
+        )
+
+
 def _flat_size(length: int) -> int | None:
     """``n`` with ``n*n + n == length`` for 2 <= n <= 7, else None."""
     for n in range(2, NUM_VERTICES + 1):

@@ -30,7 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from .base import SearchSpace, as_int, check_op, literal, op_from_id, rng_for
+from .base import (
+    SearchSpace,
+    as_int,
+    check_count,
+    check_num_classes,
+    check_op,
+    check_seed,
+    literal,
+    op_from_id,
+)
 from .errors import InvalidArchitectureError
 from .features import DEFAULT_GRAF_GROUPS, GRAFSpaceConfig, OneHotLayout, nb301_layout
 from .graph import INPUT, OUTPUT, ArchGraph
@@ -49,6 +58,44 @@ CONFIG_PREFIX = "NetworkSelectorDatasetInfo:darts:"
 _EDGE_OFFSET = {2: 0, 3: 2, 4: 5, 5: 9}
 
 Pair = tuple[int, str]  # (input node, op name)
+#: NB301 op names in NASLib compact id order.
+NB301_OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3",
+                              "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+
+
+def _check_stored_cell(pairs: Any, where: str) -> tuple[Pair, ...]:
+    """One cell in the stored form: 8 ``(input_node, op_name)`` pairs, the inputs of node
+    ``k + 2`` (pairs ``2k``, ``2k + 1``) distinct and in ``0 .. k + 1``."""
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (Sequence, np.ndarray)):
+        raise InvalidArchitectureError(
+            f"{where}: expected {2 * N_NODES} (input_node, op_name) pairs, got "
+            f"{type(pairs).__name__}")
+    pairs = list(pairs)
+    if len(pairs) != 2 * N_NODES:
+        raise InvalidArchitectureError(
+            f"{where}: expected {2 * N_NODES} (input_node, op_name) pairs (two per node 2..5), "
+            f"got {len(pairs)}")
+    out: list[Pair] = []
+    for k, pair in enumerate(pairs):
+        node = N_INPUTS + k // 2
+        at = f"{where}, position {k} (node {node})"
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, (Sequence, np.ndarray)) \
+                or len(pair) != 2:
+            raise InvalidArchitectureError(f"{at}: expected an (input_node, op_name) pair, "
+                                           f"got {pair!r:.60}")
+        src, op = pair
+        src = as_int(src, at)
+        if not 0 <= src < node:
+            raise InvalidArchitectureError(
+                f"{at}: input node {src} out of range; node {node} reads from nodes "
+                f"0..{node - 1}")
+        out.append((src, check_op(NB301_OPS, op, at)))
+    for k in range(0, len(out), 2):
+        if out[k][0] == out[k + 1][0]:
+            raise InvalidArchitectureError(
+                f"{where}: node {N_INPUTS + k // 2} reads input node {out[k][0]} twice; "
+                "NB301/DARTS cells take two distinct inputs per node")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -61,11 +108,18 @@ class NB301Arch:
         Pairs ``2k`` and ``2k + 1`` are the two inputs of intermediate node ``k + 2``;
         ``input_node`` is in ``0 .. k + 1`` (0 = c_{k-2}, 1 = c_{k-1}).
 
-    ``str(arch)`` is the DARTS genotype string.
+    ``str(arch)`` is the DARTS genotype string. Validated on construction (8 pairs per
+    cell, known op names, input nodes in range and distinct per node); a violation raises
+    :class:`InvalidArchitectureError` naming the cell, position and value.
     """
 
     normal: tuple[Pair, ...]
     reduce: tuple[Pair, ...]
+
+    def __post_init__(self) -> None:
+        for name in CELLS:
+            object.__setattr__(self, name, _check_stored_cell(getattr(self, name),
+                                                              f"NB301Arch {name} cell"))
 
     def cell(self, name: str) -> tuple[Pair, ...]:
         """The pairs of cell ``"normal"`` or ``"reduce"``."""
@@ -97,8 +151,7 @@ class NB301Space(SearchSpace):
     """
 
     name = "nb301"
-    ops = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-           "dil_conv_3x3", "dil_conv_5x5")
+    ops = NB301_OPS
     arch_type = NB301Arch
     op_taxonomy = taxonomy({"max_pool_3x3": ("pool", 3), "avg_pool_3x3": ("pool", 3),
                             "skip_connect": "skip", "sep_conv_3x3": ("conv", 3),
@@ -351,19 +404,20 @@ class NB301Space(SearchSpace):
         """
         from .models.darts import DARTSNetwork
 
+        num_classes = check_num_classes(num_classes)
         g = self.to_genotype(arch)
         return DARTSNetwork(g.normal, g.reduce, num_classes=num_classes,
                             init_channels=init_channels, layers=layers, auxiliary=auxiliary,
                             drop_prob=drop_prob, **kwargs)
 
     # -- sampling ------------------------------------------------------------------------------
-    def sample(self, n: int, seed: int = 0) -> list[NB301Arch]:
+    def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> list[NB301Arch]:
         """Uniform architectures: per node two distinct inputs (ascending), ops uniform.
 
         As NASLib's ``sample_random_architecture`` (inputs without replacement), with the
         pairs of a node in NB301's ascending-input order.
         """
-        rng = rng_for(seed)
+        n, rng = check_count(n), check_seed(seed)
         out = []
         for _ in range(n):
             cells = []
@@ -376,7 +430,7 @@ class NB301Space(SearchSpace):
             out.append(NB301Arch(*cells))
         return out
 
-    def mutate(self, arch: NB301Arch, seed: int = 0) -> NB301Arch:
+    def mutate(self, arch: NB301Arch, seed: int | np.random.Generator | None = 0) -> NB301Arch:
         """Change one op or one input of one pair (NASLib's ``mutate``, mutation rate 1).
 
         The (cell, pair, op-or-input) slot is uniform among slots that can change (the
@@ -384,7 +438,7 @@ class NB301Space(SearchSpace):
         node whose pairs were in ascending input order is kept in that order.
         """
         arch = self.check(arch)
-        rng = rng_for(seed)
+        rng = check_seed(seed)
         slots = [(c, k, kind) for c in CELLS for k in range(2 * N_NODES)
                  for kind in ("op", "input") if self._alternatives(arch.cell(c), k, kind)]
         c, k, kind = slots[int(rng.integers(len(slots)))]

@@ -34,7 +34,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import SearchSpace, as_int, rng_for
+import numpy as np
+
+from .base import SearchSpace, as_int, check_count, check_num_classes, check_seed
 from .errors import InvalidArchitectureError
 from .features import GRAFSpaceConfig, OneHotLayout, tnb101_macro_layout
 from .graph import INPUT, OUTPUT, ArchGraph
@@ -232,21 +234,25 @@ class TNB101MacroSpace(SearchSpace):
         """
         from .models.tnb101 import build_macro
 
-        return build_macro(self.check(arch), num_classes=num_classes, task=task, **kwargs)
+        arch = self.check(arch)
+        return build_macro(arch, num_classes=check_num_classes(num_classes, allow_none=True),
+                           task=task, **kwargs)
 
     # -- sampling ------------------------------------------------------------------------------
     def enumerate(self) -> list[TNB101MacroArch]:
         """All 3,256 skeletons, by number of modules then lexicographically."""
         return [TNB101MacroArch(c) for c in _all_codes()]
 
-    def sample(self, n: int, seed: int = 0) -> list[TNB101MacroArch]:
+    def sample(self, n: int, seed: int | np.random.Generator | None = 0
+               ) -> list[TNB101MacroArch]:
         """``n`` skeletons drawn uniformly from the 3,256 (with replacement).
 
         NASLib's sampler instead draws the length and the two counts uniformly first, which
         over-represents short skeletons.
         """
+        n, rng = check_count(n), check_seed(seed)
         everything = _all_codes()
-        idx = rng_for(seed).integers(0, len(everything), size=n)
+        idx = rng.integers(0, len(everything), size=n)
         return [TNB101MacroArch(everything[i]) for i in idx]
 
     def neighbours(self, arch: TNB101MacroArch) -> list[TNB101MacroArch]:
@@ -264,8 +270,9 @@ class TNB101MacroSpace(SearchSpace):
         cands.discard(codes)
         return [TNB101MacroArch(c) for c in sorted(cands) if c in _valid_codes()]
 
-    def mutate(self, arch: TNB101MacroArch, seed: int = 0) -> TNB101MacroArch:
+    def mutate(self, arch: TNB101MacroArch, seed: int | np.random.Generator | None = 0
+               ) -> TNB101MacroArch:
         """A uniformly chosen member of :meth:`neighbours` (never empty: every skeleton has a
         valid single-code change)."""
         nbrs = self.neighbours(arch)
-        return nbrs[int(rng_for(seed).integers(len(nbrs)))]
+        return nbrs[int(check_seed(seed).integers(len(nbrs)))]

@@ -2,14 +2,20 @@
 small synthetic NB201 benchmark.
 
 When ``$NASPERF_DATA`` is not set, it is pointed at ``../shared/data`` beside the checkout
-(the development and CI layout) if that exists. Every test that uses the ``data_dir``
-fixture, directly or through another fixture, gets the ``data`` marker, so
-``pytest -m "not slow and not data"`` is the fast offline suite.
+(the development and CI layout) if that exists. ``$NASPERF_CACHE`` (when not set) points at a
+temporary directory of the session, so tests never write into the real user cache, and
+``$NASPERF_NO_DOWNLOAD`` (when not set) keeps the loaders from reaching the network.
+
+Every test that uses the ``data_dir`` fixture, directly or through another fixture, gets the
+``data`` marker, so ``pytest -m "not slow and not data"`` is the fast offline suite.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,11 @@ from nasperf.searchspaces.errors import DataNotFoundError
 _SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if not os.environ.get("NASPERF_DATA") and _SHARED_DATA.is_dir():
     os.environ["NASPERF_DATA"] = str(_SHARED_DATA)
+if not os.environ.get("NASPERF_CACHE"):
+    _CACHE = tempfile.mkdtemp(prefix="nasperf-test-cache-")
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+    os.environ["NASPERF_CACHE"] = _CACHE
+os.environ.setdefault("NASPERF_NO_DOWNLOAD", "1")
 
 
 def pytest_collection_modifyitems(config, items):

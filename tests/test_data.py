@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import itertools
 import threading
 from pathlib import Path
 
@@ -120,10 +121,26 @@ def _copy_layout(src: Path, dst: Path, rel: str, content: bytes | None = None) -
     (dst / rel).write_bytes(content if content is not None else (src / rel).read_bytes())
 
 
+# Files written at manifest paths differ from the published ones: verify=False loads them with
+# structural checks only (the published row count of the TNB101 GRAF CSV is 2,128).
+TNB_REL = "tnb101-micro-graf/tnb101_micro_valid_nets.csv"
+
+
+def _tnb_csv(rows: list[str], header: str = "net,val_accs,snip,jacov") -> bytes:
+    """A TNB101 GRAF CSV of 2,128 rows: ``rows`` first, then filler rows."""
+    used = {r.split('"')[1] for r in rows}
+    cells = [f'"{t}"' for t in itertools.product(range(4), repeat=6) if str(t) not in used]
+    filler = [f"{c},50,1.0,2.0" for c in cells[:2128 - len(rows)]]
+    return ("\n".join([header, *rows, *filler]) + "\n").encode()
+
+
 def test_truncated_json_is_reported(tmp_path):
     rel = "nas-bench-suite-zero/zc_nasbench201.json"
     _copy_layout(tmp_path, tmp_path, rel, b'{"cifar10": {"(0, 0, 0')
-    with pytest.raises(BenchmarkDataError, match="corrupt or truncated JSON"):
+    with pytest.raises(BenchmarkDataError, match="corrupt or truncated JSON at line 1"):
+        load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc", verify=False)
+    # with verification on, the size mismatch is reported first
+    with pytest.raises(BenchmarkDataError, match="differs from the published file"):
         load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc")
 
 
@@ -131,28 +148,30 @@ def test_bad_arch_key_in_json_is_reported(tmp_path):
     rel = "nas-bench-suite-zero/zc_nasbench201.json"
     _copy_layout(tmp_path, tmp_path, rel,
                  b'{"cifar10": {"(0, 9, 0, 0, 0, 0)": {"val_accuracy": 1.0}}}')
-    with pytest.raises(BenchmarkDataError, match=r"row 0: .*unknown op id 9"):
-        load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc")
+    with pytest.raises(BenchmarkDataError, match=r"record 1 \(key .*unknown op id 9"):
+        load_benchmark("nb201", "cifar10", data_dir=tmp_path, source="zc", verify=False)
 
 
 def test_csv_missing_column_and_non_numeric(tmp_path):
-    rel = "tnb101-micro-graf/tnb101_micro_valid_nets.csv"
-    _copy_layout(tmp_path, tmp_path, rel, b'net,acc\n"(1, 1, 1, 1, 1, 1)",3\n')
+    _copy_layout(tmp_path, tmp_path, TNB_REL, b'net,acc\n"(1, 1, 1, 1, 1, 1)",3\n')
     with pytest.raises(BenchmarkDataError, match="missing column"):
-        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
-    _copy_layout(tmp_path, tmp_path, rel, b'net,val_accs,snip\n"(1, 1, 1, 1, 1, 1)",3,abc\n')
-    with pytest.raises(BenchmarkDataError, match="non-numeric value 'abc'"):
-        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
+        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf",
+                       verify=False)
+    _copy_layout(tmp_path, tmp_path, TNB_REL, _tnb_csv(['"(1, 1, 1, 1, 1, 1)",3,abc,1']))
+    with pytest.raises(BenchmarkDataError, match="non-numeric value 'abc' at line 2"):
+        load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf",
+                       verify=False)
 
 
 def test_sentinels_become_nan(tmp_path):
-    rel = "tnb101-micro-graf/tnb101_micro_valid_nets.csv"
-    _copy_layout(tmp_path, tmp_path, rel,
-                 b'net,val_accs,snip,jacov\n"(1, 1, 1, 1, 1, 1)",3,1.5,-100000000.0\n'
-                 b'"(1, 2, 1, 1, 1, 1)",4,2.5,inf\n')
-    b = load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf")
-    assert np.isnan(b.proxies["jacov"]).all() and b.meta["n_sentinels"] == 2
-    assert b.y.tolist() == [3.0, 4.0]
+    _copy_layout(tmp_path, tmp_path, TNB_REL,
+                 _tnb_csv(['"(1, 1, 1, 1, 1, 1)",3,1.5,-100000000.0',
+                           '"(1, 2, 1, 1, 1, 1)",4,2.5,inf']))
+    b = load_benchmark("tnb101_micro", "class_scene", data_dir=tmp_path, source="graf",
+                       verify=False)
+    assert np.isnan(b.proxies["jacov"].iloc[:2]).all() and b.meta["n_sentinels"] == 2
+    assert b.meta["sentinels"] == {"jacov": 2}
+    assert b.y[:2].tolist() == [3.0, 4.0] and len(b) == 2128
 
 
 def test_unknown_names():

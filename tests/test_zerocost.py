@@ -203,10 +203,13 @@ def test_model_restored_when_a_proxy_fails():
     model = tiny_nb201()
     before = snapshot(model)
     try:
-        with pytest.raises(RuntimeError, match="bug in a proxy"):
-            compute_proxies(model, batch(), ["synflow", "snip", "test_boom"])
+        res = compute_proxies(model, batch(), ["synflow", "snip", "test_boom"],
+                              return_details=True)
     finally:
         PROXIES.pop("test_boom")
+    assert math.isnan(res["test_boom"].score) and res["test_boom"].error == "RuntimeError"
+    assert "bug in a proxy" in res["test_boom"].reason
+    assert math.isfinite(res["snip"].score) and math.isfinite(res["synflow"].score)
     assert_same(before, snapshot(model))
 
 
@@ -365,9 +368,16 @@ def test_network_without_relu_modules():
         def forward(self, x):
             return self.b(F.relu(self.a(x)))
 
-    r = compute_proxies(FunctionalOnly(), batch(6, (12,), classes=4), ["nwot"],
-                        return_details=True)["nwot"]
-    assert math.isnan(r.score) and "no activation module" in r.reason
+    net = FunctionalOnly()
+    x = batch(6, (12,), classes=4)[0]
+    r = compute_proxies(net, x, ["nwot"], return_details=True)["nwot"]
+    assert math.isfinite(r.score) and any("functional" in n for n in r.notes)
+    c = (net.a(x) > 0).double()  # the input of the one F.relu call
+    expected = float(torch.linalg.slogdet(c @ c.T + (1 - c) @ (1 - c).T)[1])
+    assert r.score == pytest.approx(expected)
+    linear = nn.Sequential(nn.Linear(12, 8), nn.Linear(8, 4))
+    r = compute_proxies(linear, x, ["nwot"], return_details=True)["nwot"]
+    assert math.isnan(r.score) and "no activation" in r.reason
 
 
 def test_tiny_batches():

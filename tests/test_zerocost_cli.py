@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from nasperf.eval.cli import main
 from nasperf.eval.cli import proxies as cli
 
 SMALL = '{"channels": 4, "cells_per_stage": 1}'
@@ -58,15 +59,45 @@ def test_archs_file_resumes(tmp_path, capsys):
     assert len(lines2) == 3 and lines2[:2] == lines
 
 
-def test_errors_exit_2(capsys):
-    assert cli.run(parse(["--space", "nb201"])) == 2
-    assert "exactly one of" in capsys.readouterr().err
-    assert cli.run(parse(["--arch", "(0, 2, 3, 2, 3, 1)"])) == 2
-    assert "need --space" in capsys.readouterr().err
-    assert cli.run(parse(["--model", "no_such_module_xyz:f"])) == 2
-    assert "cannot import" in capsys.readouterr().err
-    assert cli.run(parse(["--space", "nb201", "--arch", "(9, 9, 9, 9, 9, 9)"])) == 2
-    assert "unknown op id" in capsys.readouterr().err
+def test_errors_exit_2_with_one_line(capsys):
+    for argv, message in (
+            (["--space", "nb201"], "exactly one of"),
+            (["--arch", "(0, 2, 3, 2, 3, 1)"], "need --space"),
+            (["--model", "no_such_module_xyz:f"], "cannot import"),
+            (["--space", "nb201", "--arch", "(9, 9, 9, 9, 9, 9)"], "unknown op id")):
+        assert main(["proxies", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("nasperf proxies: error: ") and message in err
+        assert len(err.splitlines()) == 1
+
+
+def test_threads_are_set_for_the_run_and_restored(monkeypatch, capsys):
+    import torch
+
+    seen = []
+    monkeypatch.setattr(cli, "_run", lambda args: seen.append(torch.get_num_threads()) or 0)
+    before = torch.get_num_threads()
+    want = 2 if before != 2 else 3
+    argv = ["proxies", "--model", "torch.nn:Linear", "--threads", str(want)]
+    assert main(argv) == 0
+    assert seen == [want] and torch.get_num_threads() == before
+    assert main(argv[:-2]) == 0 and seen[-1] == 1  # the default
+
+
+def test_one_arch_progress_follows_no_progress(monkeypatch, capsys):
+    import nasperf.zerocost as zc
+
+    calls = []
+
+    def fake(model, batch=None, *, progress=False, **kw):
+        calls.append(progress)
+        return {}
+
+    monkeypatch.setattr(zc, "compute_proxies", fake)
+    argv = ["--model", "torch.nn:Linear", "--factory-kwargs", '{"in_features": 2, '
+            '"out_features": 2}', "--proxies", "params", "--input-shape", "2"]
+    assert cli.run(parse(argv)) == 0 and cli.run(parse([*argv, "--no-progress"])) == 0
+    assert calls == [True, False]
 
 
 def test_python_dash_m_entry_point():
@@ -110,7 +141,7 @@ def test_load_factory_batch_and_table(tmp_path):
     assert isinstance(model, torch.nn.Linear) and model.out_features == 3
     with pytest.raises(ValueError, match="package.module:factory"):
         load_factory("torch.nn.Linear")
-    with pytest.raises(ValueError, match="has no attribute"):
+    with pytest.raises(ValueError, match="has no attribute 'NoSuchLayer'.*callables there: "):
         load_factory("torch.nn:NoSuchLayer")
     with pytest.raises(ValueError, match="not a torch.nn.Module"):
         load_factory("math:pi")
@@ -127,3 +158,82 @@ def test_load_factory_batch_and_table(tmp_path):
     lines = format_table(res).splitlines()
     assert lines[0].split() == ["proxy", "score", "seconds", "better", "mode", "note"]
     assert lines[1].split()[:2] == ["params", f"{21 / 1e6:.6g}"]
+
+
+MODELS = """
+import torch.nn as nn
+from helper_layers import width   # a sibling module of the file
+
+
+def cnn(width=width):
+    return nn.Sequential(nn.Conv2d(3, width, 3), nn.ReLU(), nn.Flatten())
+
+
+def not_a_model():
+    return 3
+
+
+def broken(**kw):
+    raise RuntimeError("boom")
+"""
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    (tmp_path / "mymodels.py").write_text(MODELS)
+    (tmp_path / "helper_layers.py").write_text("width = 5\n")
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    for name in ("mymodels", "helper_layers"):
+        sys.modules.pop(name, None)
+
+
+def test_load_factory_finds_modules_and_files_of_the_working_directory(models_dir):
+    import torch
+
+    from nasperf.zerocost.tools import load_factory
+
+    path_before = list(sys.path)
+    model = load_factory("./mymodels.py:cnn")
+    assert isinstance(model, torch.nn.Sequential) and model[0].out_channels == 5
+    assert load_factory(f"{models_dir / 'mymodels.py'}:cnn", {"width": 3})[0].out_channels == 3
+    sys.modules.pop("helper_layers", None)
+    assert load_factory("mymodels:cnn", {"width": 2})[0].out_channels == 2  # like python -m
+    assert sys.path == path_before
+
+
+def test_load_factory_errors_name_the_problem(models_dir, monkeypatch):
+    from nasperf.zerocost.tools import load_factory
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    with pytest.raises(ValueError, match=r"no module 'nomodels' in the working directory .*"
+                       r"PYTHONPATH is unset.*path/to/nomodels.py:factory"):
+        load_factory("nomodels:cnn")
+    with pytest.raises(FileNotFoundError, match="model file ./missing.py .* does not exist"):
+        load_factory("./missing.py:cnn")
+    with pytest.raises(ValueError, match="has no attribute 'cnnn'.*callables there: broken, cnn, "
+                       "not_a_model"):
+        load_factory("./mymodels.py:cnnn")
+    with pytest.raises(ValueError, match="returned an object of type int, not a torch.nn.Module"):
+        load_factory("mymodels:not_a_model")
+    with pytest.raises(ValueError, match="raised RuntimeError: boom"):
+        load_factory("mymodels:broken")
+    with pytest.raises(ValueError, match="raised TypeError"):
+        load_factory("mymodels:cnn", {"depth": 3})
+    (models_dir / "needs.py").write_text("import no_such_dependency_xyz\n")
+    with pytest.raises(ValueError, match="needs module 'no_such_dependency_xyz', which is not "
+                       "installed"):
+        load_factory("needs:f")
+    with pytest.raises(ValueError, match="raised ModuleNotFoundError"):
+        load_factory("./needs.py:f")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P is new in 3.11")
+def test_cli_model_from_the_working_directory(models_dir):
+    # -P: the working directory is not on sys.path, as for the installed `nasperf` script
+    proc = subprocess.run(
+        [sys.executable, "-P", "-m", "nasperf.eval.cli", "proxies", "--model", "mymodels:cnn",
+         "--input-shape", "3,8,8", "--proxies", "params", "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=models_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["params"]["score"] == pytest.approx((3 * 9 * 5 + 5) / 1e6)

@@ -19,13 +19,14 @@ from .data import default_batch
 from .encoder import ZeroCostEncoder
 from .layers import DEFAULT_LAYERS, select_layers
 from .registry import PROXIES, get_proxy, list_proxies, register_proxy
-from .spec import Proxy, ProxyUndefined
+from .spec import Proxy, ProxyComputationError, ProxyUndefined
 
 __all__ = [
     "DEFAULT_LAYERS",
     "PROXIES",
     "BatchTooLargeError",
     "Proxy",
+    "ProxyComputationError",
     "ProxyResult",
     "ProxyUndefined",
     "ZeroCostEncoder",

@@ -45,6 +45,10 @@ class TrainPass:
     loss : float or None
     undefined : dict
         Product name -> reason, for products that cannot be computed for this net/batch.
+    failed : dict
+        Product name -> exception type name, for the products of :attr:`undefined` whose
+        stage raised (e.g. a double backward the model's ops do not support) rather than
+        being mathematically undefined.
     notes : list of str
     stage_seconds : dict
         Wall time of each stage that ran (see :data:`nasperf.zerocost.passes.STAGES`).
@@ -62,6 +66,7 @@ class TrainPass:
     sample_gram: torch.Tensor | None = None
     loss: float | None = None
     undefined: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -94,6 +99,7 @@ class ProxyContext:
     train_pass: TrainPass | None = None
     current: str = ""
     notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def option(self, key: str, default: Any = None) -> Any:
         """Option ``key`` of the proxy being computed (``options={name: {key: value}}``)."""
@@ -103,6 +109,11 @@ class ProxyContext:
         """Attach a note to the current proxy's result."""
         self.notes.append(message)
 
+    def record(self, key: str, value: Any) -> None:
+        """Record ``key: value`` in the current proxy's result metadata (``ProxyResult.meta``),
+        e.g. the sub-batch size a proxy used."""
+        self.meta[key] = value
+
     def product(self, name: str) -> Any:
         """A product of the shared train pass, or :class:`ProxyUndefined` with the reason."""
         tp = self.train_pass
@@ -110,6 +121,8 @@ class ProxyContext:
             raise RuntimeError(f"proxy {self.current!r} read {name!r} but no train pass ran; "
                                "declare it in the proxy's `needs`")
         if name in tp.undefined:
+            if name in tp.failed:
+                raise ProductFailed(tp.undefined[name], tp.failed[name])
             raise ProxyUndefined(tp.undefined[name])
         value = getattr(tp, _PRODUCT_ATTR[name])
         if value is None:
@@ -124,6 +137,15 @@ class ProxyContext:
 
     def input_dtype(self) -> torch.dtype:
         return self.x.dtype
+
+
+class ProductFailed(ProxyUndefined):  # noqa: N818 - a signal like ProxyUndefined
+    """A shared-pass product the proxy needs could not be computed because its stage raised
+    (``error`` is the exception type name); the proxy is NaN and counted as failed."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(reason)
+        self.error = error
 
 
 def copy_model(model: nn.Module, device: torch.device, dtype: torch.dtype | None = None,

@@ -151,6 +151,24 @@ def _split_item(item: object) -> tuple[torch.Tensor, torch.Tensor | None]:
     )
 
 
+def check_finite(x: torch.Tensor, y: torch.Tensor | None = None) -> None:
+    """Raise ``ValueError`` ("the batch contains NaN/inf") if the inputs or the targets hold a
+    non-finite value; every proxy would be NaN or meaningless on such a batch."""
+    for what, t in (("inputs x", x), ("targets y", y)):
+        if t is None or not (t.is_floating_point() or t.is_complex()):
+            continue
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            n_nan = int(torch.isnan(t).sum())
+            rows = bad.reshape(bad.shape[0], -1).any(1) if t.ndim else bad.reshape(1)
+            first = int(rows.nonzero()[0, 0])
+            raise ValueError(
+                f"the batch contains NaN/inf: the {what} have {n_nan} NaN and "
+                f"{int(bad.sum()) - n_nan} inf values in {int(rows.sum())} of "
+                f"{rows.numel()} samples (first: sample {first}); clean or drop those "
+                "samples before computing proxies")
+
+
 def to_batch(batch: object, num_batches: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(x, y)`` from a tensor, a pair, a dict, or a DataLoader / iterable of batches.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 #: Layers scored by default by the per-layer proxies (grad_norm, snip, grasp, fisher, plain,
@@ -21,6 +23,20 @@ RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.
 OTHER_ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.GELU, nn.SiLU, nn.Mish, nn.ELU, nn.CELU, nn.SELU, nn.Hardswish, nn.Hardtanh,
     nn.Tanh, nn.Sigmoid, nn.Softplus, nn.Hardsigmoid, nn.LogSigmoid, nn.Softsign,
+)
+
+#: Functional activations whose input NWOT binarises when a network has no activation
+#: module (``F.relu`` in ``forward``; ``nn.TransformerEncoderLayer``'s default ``F.relu`` or
+#: ``"gelu"``), intercepted with a ``torch.overrides.TorchFunctionMode`` during the forward.
+FUNCTIONAL_RELU: tuple = (
+    F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_,
+    F.relu6, F.leaky_relu, F.leaky_relu_, F.prelu, torch.prelu, F.rrelu, F.rrelu_,
+)
+#: Used when no call of :data:`FUNCTIONAL_RELU` happens either.
+FUNCTIONAL_OTHER: tuple = (
+    F.gelu, F.silu, F.mish, F.elu, F.elu_, F.celu, F.selu, F.hardswish, F.hardtanh,
+    F.softplus, F.hardsigmoid, F.logsigmoid, F.softsign, F.tanh, F.sigmoid, torch.tanh,
+    torch.sigmoid, torch.Tensor.tanh, torch.Tensor.sigmoid,
 )
 
 LayerSpec = str | tuple[type[nn.Module], ...] | Callable[[str, nn.Module], bool] | None

@@ -6,7 +6,8 @@ so BatchNorm uses batch statistics):
 =================  ======================================================  ==============
 product            computed as                                             used by
 =================  ======================================================  ==============
-relu_kernel        forward pre-hooks on activation modules                 nwot
+relu_kernel        forward pre-hooks on activation modules (or a           nwot
+                   ``TorchFunctionMode`` on functional activation calls)
 input_grad         ``autograd.grad(output.sum(), x)``                      jacov, epe_nas
 sample_grad_gram   ``autograd.grad(output[i].sum(), weights)`` for each i  ntk
 loss_grad          ``autograd.grad(loss, layer weights)``                  grad_norm, snip,
@@ -19,18 +20,42 @@ hessian_grad       ``autograd.grad(sum(g.detach() * g), weights)`` with    grasp
 Computing them from one forward gives the same numbers as NASLib's separate passes (each
 proxy there re-runs the same deterministic train-mode forward on a fresh copy). The pass
 never splits the batch, so no score depends on available memory.
+
+Failures: the forward (and the loss) failing raises
+:class:`~nasperf.zerocost.spec.ProxyComputationError` (no proxy of the pass can be computed).
+A backward stage that raises (e.g. an op without a double backward in the Hessian-gradient
+stage) marks only its products undefined (``tp.undefined`` with the exception in the reason,
+``tp.failed`` with its type); the other stages still run. Out-of-memory errors propagate.
+
+Kernels: a pass that differentiates twice (grasp's Hessian-gradient product) runs under
+:func:`differentiable_kernels`: scaled-dot-product attention uses its math backend (the
+fused CPU/CUDA kernels have no double backward) and, on CUDA, cuDNN is disabled for
+networks with recurrent layers (cuDNN RNNs support neither double backward nor a backward
+in eval mode). Both settings are restored on exit; convolutional networks without attention
+or RNNs compute exactly the same values.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import torch
 from torch import autograd, nn
+from torch.overrides import TorchFunctionMode
 
 from .context import ProxyContext, TrainPass
-from .layers import OTHER_ACTIVATIONS, RELU_FAMILY, select_layers
+from .layers import (
+    FUNCTIONAL_OTHER,
+    FUNCTIONAL_RELU,
+    OTHER_ACTIVATIONS,
+    RELU_FAMILY,
+    select_layers,
+)
+from .spec import ProxyComputationError
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +64,89 @@ log = logging.getLogger(__name__)
 NTK_SAMPLES = 16
 
 
+def ntk_samples(opts: Mapping[str, Any], n: int) -> int:
+    """Samples the NTK uses for a batch of ``n``: ``min(opts["samples"], n)`` (default
+    :data:`NTK_SAMPLES`; ``None`` for the whole batch)."""
+    k = opts.get("samples", NTK_SAMPLES)
+    return n if k is None else min(int(k), n)
+
+
 def forward(net: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
-    """``net(x)``, checking that the output is one tensor; errors name the pass."""
+    """``net(x)``, checking that the output is one tensor; errors name the pass.
+
+    Raises
+    ------
+    ProxyComputationError
+        The forward raised (any exception but out-of-memory, which propagates), with the
+        original exception as ``__cause__``, or it did not return a tensor.
+    """
     try:
         out = net(x)
     except (MemoryError, torch.OutOfMemoryError):
         raise
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+    except Exception as exc:
         if is_oom(exc):
             raise
-        raise ValueError(
+        raise ProxyComputationError(
             f"the model's forward pass failed in the {what} (input {tuple(x.shape)}, "
-            f"dtype {x.dtype}): {exc}"
+            f"dtype {x.dtype}): {type(exc).__name__}: {exc}"
             + (" -- BatchNorm in train mode needs a batch of at least 2 samples"
                if "more than 1 value per channel" in str(exc) else "")
         ) from exc
     if not isinstance(out, torch.Tensor):
-        raise ValueError(
+        raise ProxyComputationError(
             f"the model returned a {type(out).__name__}, not a tensor; wrap it so that "
             "forward(x) returns the output tensor (e.g. the logits)"
         )
     return out
+
+
+@contextmanager
+def differentiable_kernels(net: nn.Module, device: torch.device, *,
+                           double_backward: bool = False,
+                           eval_backward: bool = False) -> Iterator[None]:
+    """Kernels that can be differentiated as a pass needs, for the block only.
+
+    ``double_backward``: scaled-dot-product attention runs its math backend
+    (``torch.nn.attention.sdpa_kernel(SDPBackend.MATH)``); the fused flash / memory-efficient
+    kernels have no double backward. On CUDA, with ``double_backward`` or ``eval_backward``
+    (a backward through an eval-mode network), cuDNN is disabled if ``net`` has recurrent
+    layers (cuDNN RNNs support neither). The previous settings are restored on exit; nothing
+    changes for networks without attention calls or recurrent layers.
+    """
+    with ExitStack() as stack:
+        if double_backward:
+            stack.enter_context(_math_attention())
+        if (double_backward or eval_backward) and device.type == "cuda" \
+                and any(isinstance(m, nn.RNNBase) for m in net.modules()):
+            stack.enter_context(_cudnn_disabled())
+        yield
+
+
+def _math_attention():
+    """``sdpa_kernel(SDPBackend.MATH)`` (torch >= 2.3) or the older ``sdp_kernel`` flags."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # torch < 2.3
+        return torch.backends.cuda.sdp_kernel(enable_flash=False, enable_math=True,
+                                              enable_mem_efficient=False)
+    return sdpa_kernel(SDPBackend.MATH)
+
+
+@contextmanager
+def _cudnn_disabled() -> Iterator[None]:
+    previous = torch.backends.cudnn.enabled
+    torch.backends.cudnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.enabled = previous
+
+
+def stage_error(exc: BaseException, stage: str) -> str:
+    """The reason recorded for a stage that raised: which stage, the exception and its text."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{stage} raised {type(exc).__name__}: {text}"[:500]
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -85,6 +172,47 @@ def _activation_modules(net: nn.Module, types: tuple | None) -> tuple[list[nn.Mo
         sorted({type(m).__name__ for m in mods})) + ")"
 
 
+class _CodeKernel:
+    """Accumulates the NWOT kernel ``sum c c^T + (1 - c)(1 - c)^T`` over activation calls whose
+    input has the batch as its leading dimension (other calls are counted as skipped)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.K, self.calls, self.skipped = n, None, 0, 0
+
+    def add(self, inp: object) -> None:
+        if not isinstance(inp, torch.Tensor) or inp.ndim == 0:
+            return
+        if inp.shape[0] != self.n:
+            self.skipped += 1
+            return
+        c = (inp.detach().reshape(inp.shape[0], -1) > 0).to(torch.float64)
+        k = c @ c.T + (1.0 - c) @ (1.0 - c).T
+        self.K = k if self.K is None else self.K + k
+        self.calls += 1
+
+
+class _FunctionalActivations(TorchFunctionMode):
+    """Feeds the inputs of functional activation calls (``F.relu``, ``torch.relu``,
+    ``F.gelu``, ...) to two kernels: ReLU family and others."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.relu, self.other = _CodeKernel(n), _CodeKernel(n)
+        self.names: dict[str, set[str]] = {"relu": set(), "other": set()}
+        self._kind = {f: "relu" for f in FUNCTIONAL_RELU}
+        self._kind.update({f: "other" for f in FUNCTIONAL_OTHER})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        try:
+            kind = self._kind.get(func)
+        except TypeError:  # an unhashable callable
+            kind = None
+        if kind is not None and args:
+            getattr(self, kind).add(args[0])
+            self.names[kind].add(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
 #: Stages of the train pass -> the products whose proxies share the stage's time.
 STAGES: dict[str, frozenset[str]] = {
     "forward": frozenset({"output", "relu_kernel", "input_grad", "sample_grad_gram",
@@ -96,14 +224,36 @@ STAGES: dict[str, frozenset[str]] = {
 }
 
 
-def run_train_pass(ctx: ProxyContext, needs: set[str]) -> TrainPass:
+def run_train_pass(ctx: ProxyContext, needs: set[str],
+                   on_stage: Callable[[str], None] | None = None) -> TrainPass:
     """Compute the products in ``needs`` on a train-mode copy of ``ctx.model``.
 
-    ``tp.stage_seconds`` records the wall time of each stage of :data:`STAGES` that ran.
+    ``tp.stage_seconds`` records the wall time of each stage of :data:`STAGES` that ran;
+    ``on_stage(name)`` (optional) is called as each stage starts.
+
+    Raises
+    ------
+    ProxyComputationError
+        The forward or the loss fails on the batch (see the module docstring).
     """
-    tp = TrainPass()
     clock = time.perf_counter()
     net = ctx.copy_model(train=True)
+    with differentiable_kernels(net, ctx.device, double_backward="hessian_grad" in needs):
+        return _train_pass(ctx, net, needs, clock, on_stage or (lambda stage: None))
+
+
+def _fail(tp: TrainPass, products: set[str] | list[str], reason: str,
+          exc: BaseException) -> None:
+    for p in products:
+        tp.undefined[p] = reason
+        tp.failed[p] = type(exc).__name__
+    log.debug("train-pass products %s failed: %s", sorted(products), reason)
+
+
+def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float,
+                on_stage: Callable[[str], None]) -> TrainPass:
+    tp = TrainPass()
+    on_stage("forward")
     layers = select_layers(net, ctx.layers)
     tp.layer_names = [n for n, _ in layers]
     weights = [m.weight for _, m in layers]
@@ -120,17 +270,12 @@ def run_train_pass(ctx: ProxyContext, needs: set[str]) -> TrainPass:
             tp.undefined[p] = "the model has no scored layer (see the `layers` argument)"
 
     handles = []
-    kernel = {"K": None, "calls": 0}
+    kernel = _CodeKernel(x.shape[0])
+    functional: _FunctionalActivations | None = None
     acts: list[tuple[str, int, torch.Tensor]] = []
 
     def code_hook(module: nn.Module, args: tuple) -> None:
-        inp = args[0] if args else None
-        if not isinstance(inp, torch.Tensor) or inp.ndim == 0:
-            return
-        c = (inp.detach().reshape(inp.shape[0], -1) > 0).to(torch.float64)
-        k = c @ c.T + (1.0 - c) @ (1.0 - c).T
-        kernel["K"] = k if kernel["K"] is None else kernel["K"] + k
-        kernel["calls"] += 1
+        kernel.add(args[0] if args else None)
 
     def act_hook(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
         # keep the layer's own output and hand a clone downstream, so that later in-place
@@ -139,59 +284,85 @@ def run_train_pass(ctx: ProxyContext, needs: set[str]) -> TrainPass:
         acts.append((kind, module.weight.shape[1:].numel(), out))
         return out.clone()
 
-    try:
+    with ExitStack() as stack:
         if "relu_kernel" in needs:
             mods, kind = _activation_modules(net, ctx.options.get("nwot", {}).get("activations"))
             for m in mods:
                 handles.append(m.register_forward_pre_hook(code_hook))
             if kind != "ReLU" and mods:
                 tp.notes.append(f"nwot: no ReLU module, binarised the inputs of {kind}")
+            if not mods and ctx.options.get("nwot", {}).get("activations") is None:
+                functional = stack.enter_context(_FunctionalActivations(x.shape[0]))
         if "act_grad" in needs:
             for _, m in layers:
                 handles.append(m.register_forward_hook(act_hook))
-        out = forward(net, x, "train-mode pass")
-    finally:
-        for h in handles:
-            h.remove()
+        try:
+            out = forward(net, x, "train-mode pass")
+        finally:
+            for h in handles:
+                h.remove()
     tp.output = out.detach()
     n = x.shape[0]
     clock = _lap(tp, "forward", clock)
 
     if "relu_kernel" in needs:
-        tp.relu_modules = kernel["calls"]
-        if kernel["K"] is None:
+        if functional is not None:
+            kind = "relu" if functional.relu.calls else "other"
+            kernel = getattr(functional, kind)
+            if kernel.calls:
+                tp.notes.append(
+                    "nwot: no activation module, binarised the inputs of the functional "
+                    f"activation calls ({', '.join(sorted(functional.names[kind]))}; "
+                    f"{kernel.calls} calls)")
+        tp.relu_modules = kernel.calls
+        if kernel.skipped:
+            tp.notes.append(f"nwot: skipped {kernel.skipped} activation calls whose leading "
+                            f"dimension is not the batch ({n})")
+        if kernel.K is None:
             tp.undefined["relu_kernel"] = (
-                "no activation module (ReLU family or other nn activations) was called in the "
-                "forward pass; functional activations (F.relu) cannot be hooked")
+                "no activation (ReLU-family or other nn activation module, or functional call "
+                "such as F.relu / F.gelu) with the batch as leading dimension was called in "
+                "the forward pass")
         else:
-            tp.relu_kernel = kernel["K"]
+            tp.relu_kernel = kernel.K
 
     retain = True  # later products reuse the graph; it is freed when `out` goes out of scope
     if "input_grad" in needs and "input_grad" not in tp.undefined:
+        on_stage("input_grad")
         if not out.requires_grad:
             tp.input_grad = torch.zeros_like(x)
             tp.notes.append("the output does not depend on the input: input Jacobian is 0")
         else:
-            (g,) = autograd.grad(out.sum(), x, retain_graph=retain, allow_unused=True)
-            tp.input_grad = torch.zeros_like(x) if g is None else g.detach()
+            try:
+                (g,) = autograd.grad(out.sum(), x, retain_graph=retain, allow_unused=True)
+                tp.input_grad = torch.zeros_like(x) if g is None else g.detach()
+            except Exception as exc:
+                if is_oom(exc):
+                    raise
+                _fail(tp, ["input_grad"], stage_error(exc, "the input-gradient backward"), exc)
         clock = _lap(tp, "input_grad", clock)
 
     if "sample_grad_gram" in needs:
-        k = ctx.options.get("ntk", {}).get("samples", NTK_SAMPLES)
-        k = n if k is None else int(k)
-        if k < 1:
-            raise ValueError(f"ntk samples must be >= 1, got {k}")
-        if k < n:  # TE-NAS-size sub-batch: its own forward (BN statistics of these samples)
-            tp.notes.append(f"ntk: computed on the first {k} of the {n} samples")
-            sub = forward(net, ctx.x[:k].detach().clone(), "ntk pass")
-            tp.sample_gram = _sample_grad_gram(net, sub, k, tp)
-            del sub
-        else:
-            tp.sample_gram = _sample_grad_gram(net, out, n, tp)
+        on_stage("sample_grad_gram")
+        k = ntk_samples(ctx.options.get("ntk", {}), n)
+        try:
+            if k < n:  # TE-NAS-size sub-batch: its own forward (BN statistics of these samples)
+                tp.notes.append(f"ntk: computed on the first {k} of the {n} samples")
+                sub = forward(net, ctx.x[:k].detach().clone(), "ntk pass")
+                tp.sample_gram = _sample_grad_gram(net, sub, k, tp)
+                del sub
+            else:
+                tp.sample_gram = _sample_grad_gram(net, out, n, tp)
+        except Exception as exc:
+            if is_oom(exc):
+                raise
+            _fail(tp, ["sample_grad_gram"],
+                  stage_error(exc, f"the NTK's per-sample gradients ({k} samples)"), exc)
         clock = _lap(tp, "sample_grad_gram", clock)
 
     if loss_products and not (loss_products & set(tp.undefined)):
-        _loss_products(ctx, tp, out, weights, acts, needs, clock)
+        on_stage("loss_grad")
+        _loss_products(ctx, tp, out, weights, acts, needs, clock, on_stage)
     return tp
 
 
@@ -223,23 +394,24 @@ def _sample_grad_gram(net: nn.Module, out: torch.Tensor, n: int, tp: TrainPass) 
 
 def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
                    weights: list[torch.Tensor], acts: list[tuple[str, int, torch.Tensor]],
-                   needs: set[str], clock: float) -> None:
+                   needs: set[str], clock: float, on_stage: Callable[[str], None]) -> None:
     y = ctx.y
     if ctx.default_batch and out.ndim == 2 and y is not None and int(y.max()) >= out.shape[1]:
         y = y % out.shape[1]
         tp.notes.append(f"default digits labels folded modulo the model's {out.shape[1]} outputs")
     try:
         loss = ctx.loss_fn(out, y)
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+    except Exception as exc:
         if is_oom(exc):
             raise
-        raise ValueError(
+        raise ProxyComputationError(
             f"loss_fn(output, targets) failed for output {tuple(out.shape)} {out.dtype} and "
-            f"targets {tuple(y.shape)} {y.dtype}: {exc}. Pass a loss_fn matching the task."
+            f"targets {tuple(y.shape)} {y.dtype}: {type(exc).__name__}: {exc}. Pass a "
+            "loss_fn matching the task."
         ) from exc
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise ValueError(f"loss_fn must return a scalar tensor, got "
-                         f"{getattr(loss, 'shape', type(loss).__name__)}")
+        raise ProxyComputationError(f"loss_fn must return a scalar tensor, got "
+                                    f"{getattr(loss, 'shape', type(loss).__name__)}")
     loss = loss.reshape(())
     tp.loss = float(loss.detach())
     products = {"loss_grad", "act_grad", "hessian_grad"} & needs
@@ -255,8 +427,28 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
         return
     hess = "hessian_grad" in needs
     act_tensors = [a for _, _, a in acts] if "act_grad" in needs else []
-    grads = autograd.grad(loss, weights + act_tensors, create_graph=hess, retain_graph=True,
-                          allow_unused=True)
+    try:
+        grads = autograd.grad(loss, weights + act_tensors, create_graph=hess,
+                              retain_graph=True, allow_unused=True)
+    except Exception as exc:
+        if is_oom(exc):
+            raise
+        if not hess:
+            _fail(tp, products, stage_error(exc, "the loss-gradient backward"), exc)
+            return
+        # the differentiable (create_graph) backward failed: first-order products only
+        _fail(tp, ["hessian_grad"], stage_error(
+            exc, "the loss-gradient backward with create_graph=True (for H g)"), exc)
+        hess = False
+        try:
+            grads = autograd.grad(loss, weights + act_tensors, retain_graph=True,
+                                  allow_unused=True)
+        except Exception as exc2:
+            if is_oom(exc2):
+                raise
+            _fail(tp, products - {"hessian_grad"},
+                  stage_error(exc2, "the loss-gradient backward"), exc2)
+            return
     wgrads = list(grads[:len(weights)])
     tp.loss_grads = [torch.zeros_like(w) if g is None else g.detach()
                      for w, g in zip(tp.weights, wgrads)]
@@ -267,11 +459,18 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
             for (k, f, a), g in zip(acts, grads[len(weights):])
         ]
     if hess:
+        on_stage("hessian_grad")
         z = sum((g.detach() * g).sum() for g in wgrads if g is not None and g.requires_grad)
-        if isinstance(z, torch.Tensor) and z.requires_grad:
-            hg = autograd.grad(z, weights, allow_unused=True)
-            tp.hessian_grads = [torch.zeros_like(w) if h is None else h.detach()
-                                for w, h in zip(tp.weights, hg)]
-        else:  # the loss is linear in every weight: H g = 0
-            tp.hessian_grads = [torch.zeros_like(w) for w in tp.weights]
+        try:
+            if isinstance(z, torch.Tensor) and z.requires_grad:
+                hg = autograd.grad(z, weights, allow_unused=True)
+                tp.hessian_grads = [torch.zeros_like(w) if h is None else h.detach()
+                                    for w, h in zip(tp.weights, hg)]
+            else:  # the loss is linear in every weight: H g = 0
+                tp.hessian_grads = [torch.zeros_like(w) for w in tp.weights]
+        except Exception as exc:
+            if is_oom(exc):
+                raise
+            _fail(tp, ["hessian_grad"], stage_error(
+                exc, "the Hessian-gradient product (double backward)"), exc)
         _lap(tp, "hessian_grad", clock)

@@ -7,9 +7,9 @@ proxies computed together share one forward/backward pass), its direction
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .context import ProxyContext
@@ -32,6 +32,17 @@ class ProxyUndefined(Exception):  # noqa: N818 - a signal, not an error: the sco
     :func:`nasperf.zerocost.compute_proxies` turns it into ``NaN`` and records (and logs) the
     reason.
     Bugs and bad input are *not* signalled this way: they raise ordinary exceptions.
+    """
+
+
+class ProxyComputationError(ValueError):
+    """No proxy can be computed: the model's plain forward pass (or the loss) fails on the
+    batch.
+
+    The message names the pass (or the proxy whose pass first hit the failure); the
+    original exception (e.g. a ``KeyError`` raised inside the user's ``forward``) is kept as
+    ``__cause__``. Failures specific to one proxy's own pass do not raise this: they make
+    that proxy NaN with the reason (see :func:`nasperf.zerocost.compute_proxies`).
     """
 
 
@@ -60,6 +71,12 @@ class Proxy:
         Whether the proxy uses the batch's targets (loss-based proxies, epe_nas).
     reference : str
         Paper and reference code the implementation follows.
+    options : frozenset of str
+        The keys accepted in ``options={name: {...}}``; any other key raises ``ValueError``
+        before a pass runs.
+    check_options : callable, optional
+        ``check_options(opts: dict) -> None`` validates the option values before any pass
+        runs (raises ``ValueError``).
     """
 
     name: str
@@ -69,6 +86,8 @@ class Proxy:
     mode: str = "train"
     needs_targets: bool = False
     reference: str = ""
+    options: frozenset[str] = field(default_factory=frozenset)
+    check_options: Callable[[Mapping[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - PRODUCTS
@@ -77,6 +96,13 @@ class Proxy:
                 f"proxy {self.name!r} needs unknown pass products {sorted(unknown)}; "
                 f"known: {sorted(PRODUCTS)}"
             )
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"a proxy name must be a non-empty string, got {self.name!r}")
+        if not callable(self.fn):
+            raise TypeError(f"proxy {self.name!r}: fn must be callable, got "
+                            f"{type(self.fn).__name__}")
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        object.__setattr__(self, "options", frozenset(self.options))
         if self.mode not in ("train", "eval", "none"):
             raise ValueError(f"proxy {self.name!r}: mode must be train, eval or none, "
                              f"got {self.mode!r}")

@@ -1,6 +1,7 @@
 """Helpers for computing proxies outside Python code (``nasperf proxies``, scripts).
 
-* :func:`load_factory`: a model from a ``"package.module:factory"`` string;
+* :func:`load_factory`: a model from a ``"package.module:factory"`` or
+  ``"path/to/file.py:factory"`` string;
 * :func:`load_batch`: a batch from a ``.npz`` or ``.pt`` file;
 * :func:`seeded_model`: the network of a search-space architecture, initialised under a
   seed without touching the caller's RNG state;
@@ -9,8 +10,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
+import importlib.util
+import os
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -23,33 +30,125 @@ __all__ = ["format_table", "load_batch", "load_factory", "seeded_model"]
 
 
 def load_factory(spec: str, kwargs: dict[str, Any] | None = None) -> torch.nn.Module:
-    """The ``nn.Module`` named by ``spec = "package.module:attr.path"``.
+    """The ``nn.Module`` named by ``spec``: ``"package.module:attr.path"`` or
+    ``"path/to/file.py:attr.path"``.
 
-    The attribute is called with ``kwargs`` when it is callable (a class or a factory) and
-    used as it is when it already is a module.
+    A module name is imported with the working directory first on ``sys.path`` (as
+    ``python -m`` does), so ``mymodels:cnn`` finds ``./mymodels.py``. A file path (ending in
+    ``.py`` or containing a path separator) is imported from that file under a module name
+    of its own, with the file's directory on ``sys.path`` while it runs (for its sibling
+    imports). The attribute is called with ``kwargs`` when it is callable (a class or a
+    factory) and used as it is when it already is a module.
 
     Raises
     ------
     ValueError
-        ``spec`` has no ``:``, the module cannot be imported, the attribute does not exist,
-        or the result is not a ``torch.nn.Module``.
+        ``spec`` has no ``:``; the module is not found (the message names the working
+        directory and ``$PYTHONPATH``) or raises while importing; the attribute does not
+        exist (the message lists the module's callables); calling it raises; or the result
+        is not a ``torch.nn.Module``.
+    FileNotFoundError
+        The file of a file-path spec does not exist.
     """
-    if ":" not in spec:
-        raise ValueError(f"a model spec must look like 'package.module:factory', got {spec!r}")
-    mod_name, attr = spec.split(":", 1)
-    try:
-        obj: Any = importlib.import_module(mod_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {mod_name!r} (model spec {spec!r}): {exc}") from None
-    for part in attr.split("."):
+    if ":" not in spec or spec.endswith(":"):
+        raise ValueError(f"a model spec must look like 'package.module:factory' or "
+                         f"'path/to/file.py:factory', got {spec!r}")
+    source, attr = spec.rsplit(":", 1)
+    module = _import_model_source(source, spec)
+    obj: Any = module
+    for i, part in enumerate(attr.split(".")):
         if not hasattr(obj, part):
-            raise ValueError(f"{mod_name!r} has no attribute {attr!r}")
+            where = source if i == 0 else f"{source}:{'.'.join(attr.split('.')[:i])}"
+            raise ValueError(f"{where!r} has no attribute {part!r} (model spec {spec!r}); "
+                             f"callables there: {_callables(obj)}")
         obj = getattr(obj, part)
     kwargs = kwargs or {}
-    model = obj(**kwargs) if callable(obj) and not isinstance(obj, torch.nn.Module) else obj
+    if callable(obj) and not isinstance(obj, torch.nn.Module):
+        try:
+            model = obj(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - the user's factory: report what it raised
+            raise ValueError(f"calling {attr}(**{kwargs}) of model spec {spec!r} raised "
+                             f"{type(exc).__name__}: {exc}") from exc
+    else:
+        model = obj
     if not isinstance(model, torch.nn.Module):
-        raise ValueError(f"{spec} returned a {type(model).__name__}, not a torch.nn.Module")
+        what = f"{attr}(**{kwargs}) returned" if callable(obj) else f"{attr} is"
+        raise ValueError(f"model spec {spec!r}: {what} an object of type "
+                         f"{type(model).__name__}, not a torch.nn.Module; the factory must "
+                         "return the network")
     return model
+
+
+def _is_file_spec(source: str) -> bool:
+    return source.endswith(".py") or "/" in source or (os.sep in source)
+
+
+@contextlib.contextmanager
+def _first_on_path(directory: str):
+    """``directory`` first on ``sys.path`` (if not there already) inside the block."""
+    added = directory not in sys.path
+    if added:
+        sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        if added and directory in sys.path:
+            sys.path.remove(directory)
+
+
+def _import_model_source(source: str, spec: str) -> ModuleType:
+    """The module of a model spec: imported by name or from a ``.py`` file."""
+    cwd = os.getcwd()
+    if _is_file_spec(source):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {source} (model spec {spec!r}) does not exist "
+                                    f"(relative paths start at the working directory {cwd})")
+        path = path.resolve()
+        name = f"_nasperf_model_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+        file_spec = importlib.util.spec_from_file_location(name, path)
+        if file_spec is None or file_spec.loader is None:
+            raise ValueError(f"cannot import {source} (model spec {spec!r}): not a Python file")
+        module = importlib.util.module_from_spec(file_spec)
+        sys.modules[name] = module  # dataclasses, pickle and typing look modules up here
+        try:
+            with _first_on_path(str(path.parent)):
+                file_spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - the user's file: report what it raised
+            del sys.modules[name]
+            raise ValueError(f"importing {source} (model spec {spec!r}) raised "
+                             f"{type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        with _first_on_path(cwd):
+            return importlib.import_module(source)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (source == missing or source.startswith(missing + ".")):
+            pythonpath = os.environ.get("PYTHONPATH")
+            raise ValueError(
+                f"cannot import {source!r} (model spec {spec!r}): no module {missing!r} in "
+                f"the working directory {cwd} or on the Python path"
+                + (f" ($PYTHONPATH={pythonpath})" if pythonpath else " ($PYTHONPATH is unset)")
+                + f"; run from the directory holding it, add that directory to $PYTHONPATH, "
+                f"or give the file: path/to/{source.replace('.', '/')}.py:factory") from None
+        raise ValueError(f"cannot import {source!r} (model spec {spec!r}): it needs module "
+                         f"{missing!r}, which is not installed") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's module: report what it raised
+        raise ValueError(f"cannot import {source!r} (model spec {spec!r}): importing it raised "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
+def _callables(obj: Any, limit: int = 20) -> str:
+    """Public callables of ``obj``, those defined in it first (for error messages)."""
+    names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+    own = [n for n in names if getattr(getattr(obj, n), "__module__", None) == getattr(
+        obj, "__name__", None)]
+    ordered = own + [n for n in names if n not in own] if own else names
+    if not ordered:
+        return "none"
+    return ", ".join(ordered[:limit]) + (f", ... ({len(ordered)} in all)"
+                                          if len(ordered) > limit else "")
 
 
 def load_batch(path: str | Path | None) -> Any:

@@ -5,58 +5,158 @@ For every seed a random training set of ``n`` architectures is drawn, each predi
 fitted on it and scored on all other architectures (``--test rest``) or on a random subset
 of them. One row per (features, predictor, train size, seed) with every metric and the fit /
 predict wall times goes to ``<out>/results.csv`` as it finishes, so an interrupted run
-resumes where it stopped; ``results.json`` and a plot of Kendall tau against the train size
-are written at the end.
+(Ctrl-C prints the table of the rows done) resumes where it stopped when the same command
+is run again; ``results.json`` and a plot of Kendall tau against the train size are written
+at the end.
+
+Examples::
+
+    nasperf benchmark --space nb201 --features graf,zc --predictors lightgbm,gp --seeds 5
+    nasperf benchmark --space tnb101_micro --dataset class_object --train-sizes 32,128
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_space, csv_list, int_list, new_command
+from ._options import (
+    add_data_dir,
+    add_dataset,
+    add_space,
+    add_threads,
+    apply_threads,
+    check_names,
+    csv_list,
+    int_list,
+    new_command,
+    resolve_dataset,
+    seed_count,
+    test_size,
+)
 
 #: The README's main job: the toolkit's best configuration, a small grid.
-DEFAULTS = dict(space="nb201", dataset="cifar10", features="graf_all+zc",
-                predictors="auto", train_sizes="32,128,1024", seeds=3)
+DEFAULTS = dict(space="nb201", features="graf_all+zc", predictors="auto",
+                train_sizes="32,128,1024", seeds=3)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``benchmark`` command to ``sub``."""
     p = new_command(sub, "benchmark", COMMANDS["benchmark"][1], __doc__)
     add_space(p, DEFAULTS["space"])
-    add_dataset(p, DEFAULTS["dataset"])
-    p.add_argument("--source", default=None, help="benchmark source (graf, zc, full)")
-    p.add_argument("--target", default="val_accuracy")
+    add_dataset(p)
+    p.add_argument("--source", default=None,
+                   help="benchmark table: graf, zc or full for nb201, zc for the others "
+                   "(default: the space's first)")
+    p.add_argument("--target", default="val_accuracy",
+                   help="column predicted (nb201 also test_accuracy, hw_*, rob_*)")
     p.add_argument("--features", default=DEFAULTS["features"],
-                   help="comma-separated feature sets; join families with + (graf+zc)")
-    p.add_argument("--predictors", default=DEFAULTS["predictors"])
-    p.add_argument("--train-sizes", default=DEFAULTS["train_sizes"])
-    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"])
-    p.add_argument("--test", default="rest", help="'rest' or a number of test architectures")
-    p.add_argument("--out", default="results")
+                   help="comma-separated feature sets; join families with + (graf+zc); "
+                   "families: onehot, path, graf, graf_all, zc, flops_params, arch2vec, cate")
+    p.add_argument("--predictors", default=DEFAULTS["predictors"],
+                   help="comma-separated predictor names (nasperf.predictors): gp, "
+                   "mlp_ensemble, lightgbm, xgboost, random_forest, extra_trees, lambdarank, "
+                   "pairwise_ranker, omni, auto (a cross-validated choice), auto_models")
+    p.add_argument("--train-sizes", type=int_list, default=DEFAULTS["train_sizes"],
+                   metavar="N,N,...", help="comma-separated numbers of training architectures")
+    p.add_argument("--seeds", type=seed_count, default=DEFAULTS["seeds"], metavar="N",
+                   help="number of random training draws (seeds 0..N-1), not a seed value")
+    p.add_argument("--test", type=test_size, default="rest",
+                   help="test architectures: 'rest' (all not trained on) or a number drawn at "
+                   "random from them")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="directory for results.csv (resumed), results.json, plots, cache")
     p.add_argument("--dedup", action="store_true",
                    help="merge architectures that build the same network before splitting")
     add_data_dir(p)
+    add_threads(p)
     p.set_defaults(func=run)
     return p
 
 
+def check_grid(features: list[str], predictors: list[str]) -> None:
+    """Raise ``ValueError`` for an unknown feature family or predictor name (before any data
+    is loaded)."""
+    from nasperf.predictors import list_predictors
+
+    from ..features import FEATURE_FAMILIES, split_families
+
+    if not features:
+        raise ValueError("--features: give at least one feature set")
+    if not predictors:
+        raise ValueError("--predictors: give at least one predictor")
+    check_names([f for fs in features for f in split_families(fs)], FEATURE_FAMILIES,
+                "feature family", "--features")
+    check_names([p.lower() for p in predictors], list_predictors(), "predictor", "--predictors")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``nasperf benchmark``: the grid, then the Kendall tau table on stdout."""
-    import pandas as pd
+    features, predictors = csv_list(args.features), csv_list(args.predictors)
+    train_sizes = args.train_sizes  # argparse passes the string default through int_list
+    dataset = resolve_dataset(args.space, args.dataset)
+    check_grid(features, predictors)
+    apply_threads(args)
 
-    from ..runner import run_benchmark, summarise
+    from ..runner import run_benchmark
 
-    df = run_benchmark(
-        args.space, args.dataset, features=csv_list(args.features),
-        predictors=csv_list(args.predictors),
-        train_sizes=int_list(args.train_sizes), seeds=args.seeds,
-        test=args.test if args.test == "rest" else int(args.test), out=args.out,
-        source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} {args.dataset}:")
-        print(summarise(df).to_string())
+    try:
+        df = run_benchmark(
+            args.space, dataset, features=features, predictors=predictors,
+            train_sizes=train_sizes, seeds=args.seeds, test=args.test, out=args.out,
+            source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
+    except KeyboardInterrupt:
+        grid = dict(space=args.space, dataset=dataset, features=features,
+                    predictors=predictors, train_sizes=train_sizes, seeds=args.seeds)
+        _print_partial(Path(args.out), grid)
+        raise KeyboardInterrupt(f"rerun the same command to resume from "
+                                f"{Path(args.out) / 'results.csv'}") from None
+    _print_table(df, f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} "
+                 f"{dataset}:")
     print(f"\nresults: {Path(args.out) / 'results.csv'}, plots: {args.out}/*.png")
     return 0
+
+
+def _print_table(df, title: str) -> None:
+    import pandas as pd
+
+    from ..runner import summarise
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(title)
+        print(summarise(df).to_string())
+
+
+def _print_partial(out: Path, grid: dict) -> None:
+    """After Ctrl-C: the Kendall tau table of this grid's rows already finished in ``out``
+    (a note when there are none or they cannot be read)."""
+    df = _finished_rows(out, grid)
+    total = (len(grid["features"]) * len(grid["predictors"]) * len(grid["train_sizes"])
+             * grid["seeds"])
+    if df is None or df.empty:
+        print(f"interrupted before the first of {total} rows was finished")
+        return
+    _print_table(df, f"Kendall tau of the {len(df)} of {total} rows finished "
+                 f"(mean ± std over the seeds done), {grid['space']} {grid['dataset']}:")
+    sys.stdout.flush()
+
+
+def _finished_rows(out: Path, grid: dict):
+    """The rows of ``grid`` in ``out``: those of the last run (``runner.load_results``, where
+    the runner has it), else of ``out/results.csv``; None when there are none."""
+    import pandas as pd
+
+    from .. import runner
+
+    try:
+        load_results = getattr(runner, "load_results", None)
+        df = load_results(out) if load_results else pd.read_csv(out / "results.csv")
+        keep = ((df["space"] == grid["space"]) & (df["dataset"] == grid["dataset"])
+                & df["features"].isin(grid["features"]) & df["predictor"].isin(grid["predictors"])
+                & df["train_size"].isin(grid["train_sizes"])
+                & df["seed"].isin(range(grid["seeds"])))
+        return df[keep & df["kendall_tau"].notna()]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -9,26 +9,42 @@ from typing import Any
 
 from ..bias import ARCH_QUANTITIES, CORRELATIONS
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_seed, add_space, csv_list, new_command
+from ._options import (
+    add_data_dir,
+    add_dataset,
+    add_seed,
+    add_space,
+    check_names,
+    csv_list,
+    fraction,
+    new_command,
+    resolve_dataset,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``bias`` command to ``sub``."""
     p = new_command(sub, "bias", COMMANDS["bias"][1], __doc__)
     add_space(p, "nb201")
-    add_dataset(p, "cifar10")
-    p.add_argument("--source", default=None, help="benchmark source (load_benchmark), e.g. zc")
-    p.add_argument("--target", default=None, help="ground-truth column (default: the source's)")
-    p.add_argument("--proxy", required=True, help="proxy column(s), comma-separated")
+    add_dataset(p)
+    p.add_argument("--source", default=None,
+                   help="benchmark table with the proxy columns, e.g. zc (default: the "
+                   "space's first)")
+    p.add_argument("--target", default=None,
+                   help="ground-truth column (default: the source's, validation accuracy)")
+    p.add_argument("--proxy", required=True,
+                   help="proxy column(s) of the benchmark, comma-separated, e.g. synflow,nwot")
     p.add_argument("--quantity", default="cell_size",
                    help=f"quantity(ies), comma-separated: {', '.join(ARCH_QUANTITIES)}")
     p.add_argument("--strategy", default="all",
-                   help="comma-separated of minimize, equalize, performance; 'all'/'both': all")
-    p.add_argument("--method", default="pearson", choices=list(CORRELATIONS))
-    p.add_argument("--fit-fraction", type=float, default=1.0,
-                   help="choose C on this random fraction, report on the rest (default 1: "
-                        "in-sample, like the paper)")
-    add_seed(p, 0)
+                   help="how C is chosen, comma-separated of minimize, equalize, performance; "
+                   "'all' or 'both': all three")
+    p.add_argument("--method", default="pearson", choices=list(CORRELATIONS),
+                   help="correlation coefficient")
+    p.add_argument("--fit-fraction", type=fraction, default=1.0, metavar="F",
+                   help="choose C on this random fraction of the architectures and report on "
+                   "the rest (1: in-sample, like the paper)")
+    add_seed(p, 0, help="random seed of the --fit-fraction split")
     p.add_argument("--allow-sign-change", action="store_true",
                    help="also try C with b(a)+C < 0 for some architectures (the paper's search)")
     add_data_dir(p)
@@ -59,25 +75,27 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
 
     from ..bias import STRATEGIES, bias_metrics, compute_quantities, correction_table
 
+    strategies = (list(STRATEGIES) if args.strategy in ("all", "both")
+                  else csv_list(args.strategy))
+    check_names(csv_list(args.quantity), ARCH_QUANTITIES, "quantity", "--quantity")
+    check_names(strategies, STRATEGIES, "strategy", "--strategy")
+    if not csv_list(args.proxy):
+        raise ValueError("--proxy: give at least one proxy column")
     if bench is None:
         from nasperf.searchspaces import load_benchmark
 
+        args.dataset = resolve_dataset(args.space, args.dataset)
         kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
                                     ("data_dir", args.data_dir)) if v is not None}
         bench = load_benchmark(args.space, args.dataset, **kwargs)
     space = getattr(bench, "space", None) or args.space
     proxies = csv_list(args.proxy)
     quantities = csv_list(args.quantity)
-    strategies = (list(STRATEGIES) if args.strategy in ("all", "both")
-                  else csv_list(args.strategy))
-    for name, known, what in ((proxies, bench.proxies.columns, "proxy"),
-                              (quantities, ARCH_QUANTITIES, "quantity"),
-                              (strategies, STRATEGIES, "strategy")):
-        missing = [x for x in name if x not in known]
-        if missing:
-            raise ValueError(f"unknown {what} {missing}; available: {', '.join(map(str, known))}")
-    if not 0 < args.fit_fraction <= 1:
-        raise ValueError(f"--fit-fraction must be in (0, 1], got {args.fit_fraction}")
+    if bench.proxies.empty:
+        raise ValueError(f"the {args.space} {args.dataset or ''} benchmark "
+                         f"(source {getattr(bench, 'source', args.source)}) has no proxy "
+                         "columns; choose a source with proxies, e.g. --source zc")
+    check_names(proxies, bench.proxies.columns, "proxy column", "--proxy")
 
     need = [q for q in quantities if not (q == "params" and "params" in bench.proxies)]
     qframe = compute_quantities(bench.archs, space, need)
@@ -90,7 +108,8 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     n_drop = int((~keep).sum())
     scores, qframe, y = scores[keep].reset_index(drop=True), qframe[keep].reset_index(
         drop=True), y[keep]
-    print(f"# {args.space} {args.dataset}: {keep.sum()} architectures"
+    dataset = args.dataset or getattr(bench, "dataset", "")
+    print(f"# {args.space} {dataset}: {keep.sum()} architectures"
           + (f" ({n_drop} dropped for NaN)" if n_drop else "") + f"; {args.method} correlation")
     print("\n## Bias (correlation with each quantity)")
     _print_table(bias_metrics(scores, quantities=qframe, method=args.method, y=y)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_space, new_command
+from ._options import add_data_dir, add_dataset, add_space, new_command, resolve_dataset
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``info`` command to ``sub``."""
     p = new_command(sub, "info", COMMANDS["info"][1], __doc__)
     add_space(p, "nb201")
-    add_dataset(p, None)
-    p.add_argument("--source", default=None)
+    add_dataset(p)
+    p.add_argument("--source", default=None,
+                   help="benchmark table: graf, zc or full for nb201, zc for the others "
+                   "(default: the space's first)")
     add_data_dir(p)
     p.set_defaults(func=run)
     return p
@@ -25,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
     from nasperf.searchspaces import load_benchmark
 
-    b = load_benchmark(args.space, args.dataset, data_dir=args.data_dir, source=args.source)
+    dataset = resolve_dataset(args.space, args.dataset)
+    b = load_benchmark(args.space, dataset, data_dir=args.data_dir, source=args.source)
     print(b)
     for k, v in b.meta.items():
         print(f"  {k}: {v}")

@@ -7,16 +7,19 @@ import argparse
 
 from ..summary import GROUP_COLUMNS
 from . import COMMANDS
-from ._options import csv_list, new_command
+from ._options import csv_list, new_command, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``summary`` command to ``sub``."""
     p = new_command(sub, "summary", COMMANDS["summary"][1], __doc__)
     p.add_argument("results", nargs="+", help="results.csv files or the directories holding them")
-    p.add_argument("--metric", default="kendall_tau")
-    p.add_argument("--seeds", type=int, default=None,
-                   help="only seeds 0..N-1 (rows of other seeds are left out)")
+    p.add_argument("--metric", default="kendall_tau",
+                   help="metric column of results.csv: kendall_tau, spearman, pearson, mae, "
+                   "rmse, precision_at_k, top_k_overlap, ndcg")
+    p.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                   help="only the first N seeds, 0..N-1 (rows of other seeds are left out; "
+                   "default: all)")
     p.add_argument("--only", action="append", default=[], metavar="COLUMN=VALUE",
                    help="keep rows whose COLUMN equals VALUE (repeatable), e.g. "
                    "--only features=graf_all+zc")
@@ -24,9 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help=f"comma-separated grouping columns among {', '.join(GROUP_COLUMNS)}")
     p.add_argument("--counts", default=None, metavar="COLUMN",
                    help="print how often each value of COLUMN occurs per train size instead "
-                   "of the metric (e.g. --counts chosen: the candidate `auto` picked)")
-    p.add_argument("--plot", default=None, help="also write a PNG of the metric vs train size, "
-                   "one line per row of the table (needs matplotlib: nasperf[plots])")
+                   "of the metric (e.g. --counts chosen: the candidate 'auto' picked)")
+    p.add_argument("--plot", default=None, metavar="PNG",
+                   help="also write a PNG of the metric vs train size, one line per row of the "
+                   "table (needs matplotlib: nasperf[plots])")
     p.set_defaults(func=run)
     return p
 

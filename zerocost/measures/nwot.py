@@ -7,7 +7,12 @@ summed over all activation modules without normalisation (as in the reference co
 favours networks with more ReLUs, nas-without-training#20). ReLU-family modules are hooked
 (NASLib hooks modules whose type name contains "ReLU"); a network without any uses the sign
 of the inputs of its other activation modules (GELU, SiLU, tanh, ...) and says so in the
-result notes; ``options={"nwot": {"activations": (types...)}}`` chooses them explicitly.
+result notes; ``options={"nwot": {"activations": (types...)}}`` chooses them explicitly. A
+network without any activation module has its functional activation calls intercepted
+(``F.relu``, ``torch.relu``, ``Tensor.relu``, ... or, without any of those, ``F.gelu``,
+``F.silu``, ``torch.tanh``, ...; :data:`nasperf.zerocost.layers.FUNCTIONAL_RELU`), with a note.
+Activation calls whose leading dimension is not the batch are skipped (noted). Recurrent
+layers expose no activation (their gates are inside the kernel): NaN with the reason.
 Train mode, as in the authors' updated code (nas-without-training#1). Reference: Mellor et
 al., "Neural Architecture Search without Training", ICML 2021 (v2);
 ``BayesWatch/nas-without-training``; NASLib ``measures/nwot.py``. Higher is better.
@@ -35,7 +40,16 @@ def nwot(ctx: ProxyContext) -> float:
     return value
 
 
+def _check(opts: dict) -> None:
+    acts = opts.get("activations")
+    if acts is not None and not (isinstance(acts, (tuple, list)) and acts
+                                 and all(isinstance(t, type) for t in acts)):
+        raise ValueError("nwot option activations must be a non-empty tuple of nn.Module "
+                         f"types, got {acts!r:.80}")
+
+
 PROXY = Proxy(
     "nwot", nwot, needs=frozenset({"relu_kernel"}), higher_is_better=True, mode="train",
+    options=frozenset({"activations"}), check_options=_check,
     reference="Mellor et al. ICML 2021 (v2); BayesWatch/nas-without-training; NASLib nwot.py",
 )

@@ -29,7 +29,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..context import ProxyContext
 from ..layers import select_layers
-from ..passes import forward
+from ..passes import differentiable_kernels, forward
 from ..spec import Proxy, ProxyUndefined
 
 
@@ -42,6 +42,11 @@ def synflow_sum(ctx: ProxyContext, bn: bool = False) -> float:
     if not ctx.x.is_floating_point():
         raise ProxyUndefined(f"synflow needs a floating-point input, got {ctx.x.dtype}")
     net = ctx.copy_model(dtype=torch.float64, train=False)
+    with differentiable_kernels(net, ctx.device, eval_backward=True):
+        return _synflow_sum(ctx, net, bn)
+
+
+def _synflow_sum(ctx: ProxyContext, net: nn.Module, bn: bool) -> float:
     handles = []
     try:
         if not bn:
@@ -79,7 +84,13 @@ def synflow(ctx: ProxyContext) -> float:
     return math.log(s)
 
 
+def _check(opts: dict) -> None:
+    if "bn" in opts and not isinstance(opts["bn"], bool):
+        raise ValueError(f"synflow option bn must be True or False, got {opts['bn']!r}")
+
+
 PROXY = Proxy(
     "synflow", synflow, higher_is_better=True, mode="eval",
+    options=frozenset({"bn"}), check_options=_check,
     reference="Tanaka et al. NeurIPS 2020; zero-cost-nas measures/synflow.py; NASLib synflow.py",
 )

@@ -103,7 +103,21 @@ def zen(ctx: ProxyContext) -> float:
     return sum(scores) / len(scores)
 
 
+def _check(opts: dict) -> None:
+    if "feature_fn" in opts and opts["feature_fn"] is not None \
+            and not callable(opts["feature_fn"]):
+        raise ValueError("zen option feature_fn must be a callable f(net, x) -> Tensor")
+    if "repeat" in opts and (isinstance(opts["repeat"], bool)
+                             or not isinstance(opts["repeat"], int) or opts["repeat"] < 1):
+        raise ValueError(f"zen option repeat must be an integer >= 1, got {opts['repeat']!r}")
+    if "mixup_gamma" in opts:
+        g = opts["mixup_gamma"]
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not g > 0:
+            raise ValueError(f"zen option mixup_gamma must be a number > 0, got {g!r}")
+
+
 PROXY = Proxy(
     "zen", zen, higher_is_better=True, mode="train",
+    options=frozenset({"feature_fn", "mixup_gamma", "repeat"}), check_options=_check,
     reference="Lin et al. ICCV 2021 (Zen-NAS); idstcv/ZenNAS; NASLib measures/zen.py",
 )
