@@ -171,7 +171,7 @@ def _how_to_get(root: Path, source: str) -> str:
     if source == FROM_CACHE:
         return (f"Run `nasperf data download` (downloads {len(MANIFEST)} files to {root}), or "
                 f"set ${ENV_VAR} to a directory holding the files.")
-    return (f"Pass another data_dir / --data-dir, set ${ENV_VAR} to a directory holding the "
+    return (f"Pass another data_dir=..., set ${ENV_VAR} to a directory holding the "
             f"files, or run `nasperf data download --dest {root}`.")
 
 

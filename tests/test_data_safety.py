@@ -372,7 +372,7 @@ def _where(data_dir=None, no_verify=False) -> None:
 def test_where_without_any_data(user_cache, capsys):
     _where()
     out = capsys.readouterr().out
-    assert f"{user_cache} (from the user cache)  [does not exist]" in out
+    assert f"{user_cache} (from the user cache)  [does not exist yet]" in out
     assert "0 of 15 files present" in out and "embedded NB201 CIFAR-10 table" in out
     assert "downloaded into this directory on first use" in out
 
@@ -392,9 +392,9 @@ def test_where_with_an_empty_or_partial_or_missing_dir(published, tmp_path, monk
     _where(tmp_path / "empty")
     assert "0 of 15 files present" in capsys.readouterr().out
     monkeypatch.setenv("NASPERF_DATA", str(tmp_path / "nope"))
-    _where()
-    out = capsys.readouterr().out
-    assert "[does not exist]" in out and "every load fails" in out
+    with pytest.raises(DataNotFoundError, match=r"\(from \$NASPERF_DATA\) does not exist.*"
+                       r"every load would fail: fix or unset \$NASPERF_DATA"):
+        _where()
 
 
 def test_cli_download_offline_is_one_line(user_cache, monkeypatch):

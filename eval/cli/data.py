@@ -61,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
             print(path)
         return 0
     report = data.describe(args.data_dir, verify=False if args.no_verify else None)
-    state = "" if report.exists else "  [does not exist]"
+    if not report.exists and report.source != data.FROM_CACHE:
+        fix = "--data-dir" if report.source.endswith("argument") else "$" + data.ENV_VAR
+        raise data.DataNotFoundError(
+            f"the benchmark data directory {report.root} (from {report.source}) does not "
+            f"exist, so every load would fail: fix or unset {fix}")
+    state = "" if report.exists else "  [does not exist yet]"
     print(f"data directory: {report.root} (from {report.source}){state}")
     for f in report.files:
         detail = f" ({f.state}{': ' + f.detail if f.detail else ''})"
@@ -70,9 +75,6 @@ def run(args: argparse.Namespace) -> int:
     present = report.count("verified", "present", "differs")
     print(f"{present} of {n} files present, {report.count('verified')} verified, "
           f"{report.count('differs')} differing from the published files.")
-    if not report.exists and report.source != data.FROM_CACHE:
-        print(f"this directory does not exist, so every load fails: fix or unset "
-              f"{'--data-dir' if report.source.endswith('argument') else '$' + data.ENV_VAR}")
     if report.count("differs"):
         print("differing files raise an error when loaded: re-download them with "
               f"`nasperf data download --force --dest {report.root}`, or set NASPERF_VERIFY=0 "
