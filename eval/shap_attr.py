@@ -249,9 +249,14 @@ def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None
     if model is None:
         return None
     X_model = X
-    impute = getattr(predictor, "impute_values_", None)  # a wrapper that imputes NaN first
-    if model is not predictor and impute is not None and np.isnan(X).any():
-        X_model = np.where(np.isnan(X), np.broadcast_to(impute, X.shape), X)
+    if model is not predictor and hasattr(predictor, "clean_input"):
+        # a toolkit predictor: the inner model sees X after the NaN/inf policy and the
+        # signed log of huge columns (nasperf.predictors.base)
+        X_model = predictor.clean_input(X)
+    else:
+        impute = getattr(predictor, "impute_values_", None)  # a wrapper that imputes NaN
+        if model is not predictor and impute is not None and np.isnan(X).any():
+            X_model = np.where(np.isnan(X), np.broadcast_to(impute, X.shape), X)
     if model is not predictor:
         outer = _predict_fn(predictor)(X)
         inner = _predict_fn(model)(X_model)
