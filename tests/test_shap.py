@@ -313,13 +313,10 @@ def test_cli_model_agnostic_predictor(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (("--explain-size", "0"), "--explain-size must be >= 1, got 0"),
-    (("--background", "0"), "--background must be >= 1"),
-    (("--max-evals", "-1"), "--max-evals must be >= 1"),
-    (("--train-size", "0"), "--train-size must be >= 1"),
-    (("--predictor", "nope"), "unknown --predictor 'nope'; known: gp"),
-    (("--features", "zc+nope"), "unknown feature family 'nope'"),
+    (("--predictor", "nope"), "--predictor: unknown predictor 'nope'; known: gp"),
+    (("--features", "zc+nope"), "--features: unknown feature family 'nope'"),
     (("--features", "+"), "names no feature family"),
+    (("--space", "tnb101_micro", "--dataset", "cifar10"), "choose one of: class_scene"),
 ])
 def test_cli_validates_arguments_before_loading_data(argv, message, monkeypatch):
     import nasperf.searchspaces as searchspaces
@@ -330,6 +327,18 @@ def test_cli_validates_arguments_before_loading_data(argv, message, monkeypatch)
     monkeypatch.setattr(searchspaces, "load_benchmark", no_loading)
     args, _ = _parse(*argv)
     with pytest.raises(ValueError, match=re.escape(message)):
+        run(args)
+
+
+@pytest.mark.parametrize("option", ["--explain-size", "--background", "--max-evals",
+                                    "--train-size", "--max-display"])
+def test_cli_sizes_below_one_are_rejected(option, capsys):
+    with pytest.raises(SystemExit):
+        _parse(option, "0")
+    assert f"{option}: must be a positive integer (>= 1), got 0" in capsys.readouterr().err
+    args, _ = _parse()
+    setattr(args, option[2:].replace("-", "_"), 0)  # a Namespace built in code
+    with pytest.raises(ValueError, match=f"{option} must be >= 1, got 0"):
         run(args)
 
 

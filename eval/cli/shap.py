@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from . import COMMANDS
-from ._options import add_data_dir, add_dataset, add_seed, add_space, new_command
+from ._options import (
+    add_data_dir,
+    add_dataset,
+    add_seed,
+    add_space,
+    add_threads,
+    apply_threads,
+    check_names,
+    new_command,
+    positive_int,
+    resolve_dataset,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     p = new_command(sub, "shap", COMMANDS["shap"][1], __doc__)
     add_space(p, "nb201")
-    add_dataset(p, "cifar10")
+    add_dataset(p)
     p.add_argument("--source", default=None,
                    help="benchmark source of load_benchmark: graf, zc or full (default: the "
                    "space's own)")
@@ -37,28 +48,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--predictor", default="lightgbm",
                    help="predictor name of nasperf.predictors (gp, mlp_ensemble, lightgbm, "
                    "extra_trees, auto, ...)")
-    p.add_argument("--train-size", type=int, default=1024,
+    p.add_argument("--train-size", type=positive_int, metavar="N", default=1024,
                    help="random architectures the predictor is trained on; the others are "
                    "test architectures")
     rows = DEFAULT_EXPLAIN_ROWS
-    p.add_argument("--explain-size", type=int, default=None,
+    p.add_argument("--explain-size", type=positive_int, metavar="N", default=None,
                    help="test architectures explained, a random subset (default: "
                    f"{rows['tree']} with the exact tree explainer, {rows['permutation']} "
                    "with a model-agnostic one)")
     p.add_argument("--explainer", default="auto", choices=EXPLAINERS,
                    help="auto: the exact tree explainer for tree ensembles, else the "
                    "permutation explainer; kernel: shap's KernelExplainer")
-    p.add_argument("--background", type=int, default=DEFAULT_BACKGROUND,
+    p.add_argument("--background", type=positive_int, metavar="N", default=DEFAULT_BACKGROUND,
                    help="background rows (feature unknown) of a model-agnostic explainer; "
                    "its cost grows linearly with them")
-    p.add_argument("--max-evals", type=int, default=None,
+    p.add_argument("--max-evals", type=positive_int, metavar="N", default=None,
                    help="model evaluations per explained row of a model-agnostic explainer "
                    f"(default: {DEFAULT_PERMUTATIONS} permutations, 5 (2 d + 1) for d "
                    "features; kernel: 2 d + 2048); its cost grows linearly with them")
-    p.add_argument("--max-display", type=int, default=20,
+    p.add_argument("--max-display", type=positive_int, metavar="N", default=20,
                    help="features shown in the plots and the top-features table")
     add_seed(p, 0)
     add_data_dir(p)
+    add_threads(p)
     p.add_argument("--cache-dir", default=None,
                    help="feature cache directory (default: no cache)")
     p.add_argument("--out", default=".", help="directory for the PNG files")
@@ -72,35 +84,26 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> list[str]:
     """Validate the arguments of ``nasperf shap`` before any data is loaded.
 
-    Returns the feature families. Raises ``ValueError`` naming the bad option: an unknown
-    predictor or feature family, or a size below 1.
+    Returns the feature families. Raises ``ValueError`` naming the bad option: a size below
+    1, an unknown predictor, explainer or feature family. (The command line's own parser
+    already rejects sizes below 1; this also covers a ``Namespace`` built in code.)
     """
     from nasperf.predictors import list_predictors
 
     from ..features import FEATURE_FAMILIES
     from ..shap_attr import EXPLAINERS
 
-    for option, value, low in (("--train-size", args.train_size, 1),
-                               ("--explain-size", args.explain_size, 1),
-                               ("--background", args.background, 1),
-                               ("--max-evals", args.max_evals, 1),
-                               ("--max-display", args.max_display, 1)):
-        if value is not None and value < low:
-            raise ValueError(f"{option} must be >= {low}, got {value}")
-    if args.predictor.lower() not in list_predictors():
-        raise ValueError(f"unknown --predictor {args.predictor!r}; known: "
-                         f"{', '.join(list_predictors())}")
-    if args.explainer not in EXPLAINERS:
-        raise ValueError(f"unknown --explainer {args.explainer!r}; known: "
-                         f"{', '.join(EXPLAINERS)}")
+    for option in ("train_size", "explain_size", "background", "max_evals", "max_display"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option.replace('_', '-')} must be >= 1, got {value}")
+    check_names([args.predictor.lower()], list_predictors(), "predictor", "--predictor")
+    check_names([args.explainer], EXPLAINERS, "explainer", "--explainer")
     families = [f for f in re.split(r"[+,]", args.features) if f]
     if not families:
         raise ValueError(f"--features {args.features!r} names no feature family; known: "
                          f"{', '.join(FEATURE_FAMILIES)}")
-    unknown = [f for f in families if f not in FEATURE_FAMILIES]
-    if unknown:
-        raise ValueError(f"unknown feature family {unknown[0]!r} in --features "
-                         f"{args.features!r}; known: {', '.join(FEATURE_FAMILIES)}")
+    check_names(families, FEATURE_FAMILIES, "feature family", "--features")
     return families
 
 
@@ -125,9 +128,11 @@ def run(args: argparse.Namespace, bench: Any = None) -> int:
     if bench is None:
         from nasperf.searchspaces import load_benchmark
 
+        args.dataset = resolve_dataset(args.space, args.dataset)
         kwargs = {k: v for k, v in (("source", args.source), ("target", args.target),
                                     ("data_dir", args.data_dir)) if v is not None}
         bench = load_benchmark(args.space, args.dataset, **kwargs)
+    apply_threads(args)
     X, names, groups = build_features(bench, families, cache_dir=args.cache_dir)
     y = np.asarray(bench.y, dtype=float)
     labelled = np.flatnonzero(~np.isnan(y))
