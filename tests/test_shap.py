@@ -350,3 +350,21 @@ def test_cli_every_option_has_a_help_text():
     assert "(default: True)" not in text
     assert "1000 with the exact tree explainer, 100 with a model-agnostic one" in text
     assert "``" not in text and ":func:" not in text
+
+
+def test_bench_shap_script_runs(data_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_shap.py"
+    proc = subprocess.run([sys.executable, str(script), "--predictors", "lightgbm,nope",
+                           "--data-dir", str(data_dir), "--extra", "--train-size", "50",
+                           "--explain-size", "10"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the unknown predictor fails
+    assert re.match(r"lightgbm: \d+\.\d s, exit 0, within 120 s \| # lightgbm on zc", lines[0])
+    assert "SHAP (tree) on 10 test architectures" in lines[0]
+    assert lines[1].startswith("nope: ") and "exit 2, NOT within" in lines[1]
+    assert "unknown predictor 'nope'" in lines[1]
