@@ -6,9 +6,14 @@ rows of ``X``:
 * **Tree models** (LightGBM, XGBoost, scikit-learn forests and boosting, also when wrapped,
   e.g. :class:`nasperf.predictors.TreePredictor` whose fitted model is ``estimator_``) get
   ``shap.TreeExplainer`` with the exact, data-free ``tree_path_dependent`` algorithm.
-* **Anything else** (GP, MLP ensemble, a plain callable ``f(X) -> y``) gets the
-  model-agnostic ``shap.KernelExplainer`` with a small background sample of ``X``
-  (``background`` rows) standing in for "feature unknown".
+* **Anything else** (GP, MLP ensemble, a plain callable ``f(X) -> y``) gets a
+  model-agnostic explainer, by default ``shap.PermutationExplainer`` with a bounded number
+  of model evaluations per row (:data:`DEFAULT_PERMUTATIONS` forward-and-backward
+  permutations) and a small background sample of ``X`` (:data:`DEFAULT_BACKGROUND` rows)
+  standing in for "feature unknown"; ``explainer="kernel"`` selects
+  ``shap.KernelExplainer``. Its cost is about ``rows * max_evals * background`` model
+  evaluations: it is estimated from one timed batch and logged before starting, and a
+  ``tqdm`` bar shows the progress over the rows.
 
 Groups: each feature gets one group, from ``groups``: the groups of
 :func:`nasperf.eval.features.build_features` (group name -> column indices; a family and its
@@ -152,7 +157,7 @@ class ShapResult:
     feature_names : list of str, length d
     groups : dict feature name -> group name
     explainer : str
-        ``"tree"`` or ``"kernel"``.
+        ``"tree"``, ``"permutation"`` or ``"kernel"``.
     """
 
     values: np.ndarray
@@ -240,18 +245,20 @@ def _predict_fn(predictor: Any) -> Callable[[np.ndarray], np.ndarray]:
     raise ValueError(f"{type(predictor).__name__} has no predict() and is not callable")
 
 
-def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """TreeExplainer on the (unwrapped) tree model, or None if it does not apply."""
-    import shap
-    from shap.utils._exceptions import InvalidModelError
-
+def _tree_model_and_input(predictor: Any, X: np.ndarray) -> tuple[Any, np.ndarray] | None:
+    """The tree model to explain and the input it sees for ``X``, or None if none applies."""
     model = find_tree_model(predictor)
     if model is None:
         return None
     X_model = X
-    impute = getattr(predictor, "impute_values_", None)  # a wrapper that imputes NaN first
-    if model is not predictor and impute is not None and np.isnan(X).any():
-        X_model = np.where(np.isnan(X), np.broadcast_to(impute, X.shape), X)
+    if model is not predictor and hasattr(predictor, "clean_input"):
+        # a toolkit predictor: the inner model sees X after the NaN/inf policy and the
+        # signed log of huge columns (nasperf.predictors.base)
+        X_model = predictor.clean_input(X)
+    else:
+        impute = getattr(predictor, "impute_values_", None)  # a wrapper that imputes NaN
+        if model is not predictor and impute is not None and np.isnan(X).any():
+            X_model = np.where(np.isnan(X), np.broadcast_to(impute, X.shape), X)
     if model is not predictor:
         outer = _predict_fn(predictor)(X)
         inner = _predict_fn(model)(X_model)
@@ -260,11 +267,39 @@ def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None
                         "model-agnostic explainer", type(predictor).__name__,
                         type(model).__name__)
             return None
+    return model, X_model
+
+
+def _tree_explainer(model: Any):
+    """``shap.TreeExplainer`` (exact, ``tree_path_dependent``) of ``model``, or None."""
+    import shap
+    from shap.utils._exceptions import InvalidModelError
+
     try:
-        explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+        return shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
     except InvalidModelError as exc:
         log.info("TreeExplainer does not support %s (%s); using the model-agnostic explainer",
                  type(model).__name__, exc)
+        return None
+
+
+def choose_explainer(predictor: Any, X: Any) -> str:
+    """``"tree"`` when the exact tree explainer applies to ``predictor`` (checked on rows of
+    ``X``), else ``"permutation"`` (the default model-agnostic explainer)."""
+    X = np.asarray(X.to_numpy() if isinstance(X, pd.DataFrame) else X, dtype=float)
+    found = _tree_model_and_input(predictor, X[:64])
+    return "tree" if found is not None and _tree_explainer(found[0]) is not None \
+        else "permutation"
+
+
+def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """TreeExplainer on the (unwrapped) tree model, or None if it does not apply."""
+    found = _tree_model_and_input(predictor, X)
+    if found is None:
+        return None
+    model, X_model = found
+    explainer = _tree_explainer(model)
+    if explainer is None:
         return None
     values = np.asarray(explainer.shap_values(X_model), dtype=float)
     base = np.asarray(explainer.expected_value, dtype=float).ravel()
@@ -274,14 +309,119 @@ def _tree_shap(predictor: Any, X: np.ndarray) -> tuple[np.ndarray, float] | None
     return values, float(base[0])
 
 
+# -- model-agnostic explainers ---------------------------------------------------------------------
+#: Rows of the background ("feature unknown") of the model-agnostic explainers.
+DEFAULT_BACKGROUND = 20
+#: Forward-and-backward permutations per explained row of the permutation explainer.
+DEFAULT_PERMUTATIONS = 5
+#: Rows the ``nasperf shap`` command explains by default, per explainer.
+DEFAULT_EXPLAIN_ROWS = {"tree": 1000, "permutation": 100, "kernel": 100}
+
+
+def default_max_evals(explainer: str, n_features: int) -> int:
+    """Model evaluations per explained row: :data:`DEFAULT_PERMUTATIONS` forward-and-backward
+    permutations (``2 d + 1`` evaluations each) for ``"permutation"``; shap's own default
+    ``2 d + 2048`` for ``"kernel"``."""
+    if explainer == "kernel":
+        return 2 * n_features + 2048
+    return DEFAULT_PERMUTATIONS * (2 * n_features + 1)
+
+
+def _permutation_row(f, bg: np.ndarray, seed: int):
+    """One-row explainer of shap's PermutationExplainer: ``(row, max_evals) -> (values (d,),
+    base value)``."""
+    import shap
+
+    explainer = shap.PermutationExplainer(f, shap.maskers.Independent(bg, max_samples=len(bg)),
+                                          seed=seed)
+
+    def explain(row: np.ndarray, max_evals: int) -> tuple[np.ndarray, float]:
+        out = explainer(row[None, :], max_evals=max_evals, batch_size=max_evals, silent=True)
+        return np.asarray(out.values[0], dtype=float), float(np.ravel(out.base_values)[0])
+
+    return explain
+
+
+def _kernel_row(f, bg: np.ndarray, seed: int):
+    """One-row explainer of shap's KernelExplainer: ``(row, max_evals) -> (values (d,),
+    base value)`` with ``max_evals`` coalitions."""
+    import shap
+
+    explainer = shap.KernelExplainer(f, bg, seed=seed)
+    base = float(np.ravel(explainer.expected_value)[0])
+
+    def explain(row: np.ndarray, max_evals: int) -> tuple[np.ndarray, float]:
+        values = explainer.shap_values(row[None, :], nsamples=max_evals, silent=True)
+        return np.asarray(values, dtype=float).reshape(-1), base
+
+    return explain
+
+
+#: Model-agnostic explainer name -> factory ``(f, background, seed)`` of a one-row
+#: explainer ``(row, max_evals) -> (SHAP values (d,), base value)``.
+AGNOSTIC_EXPLAINERS: dict[str, Callable[..., Callable[..., tuple[np.ndarray, float]]]] = {
+    "permutation": _permutation_row,
+    "kernel": _kernel_row,
+}
+EXPLAINERS = ("auto", "tree", *AGNOSTIC_EXPLAINERS)
+
+
+def _agnostic_shap(predictor: Any, X: np.ndarray, kind: str, background: int,
+                   max_evals: int, rng: np.random.Generator, seed: int,
+                   progress: bool) -> tuple[np.ndarray, float]:
+    """Model-agnostic SHAP values ``(n, d)`` and base value, one row at a time with a bar.
+
+    Before starting, the first row is explained once with one permutation's worth of
+    evaluations (``2 d + 1``; this warm-up pays shap's one-off compilation) and timed on a
+    second such run; that time scaled to ``max_evals`` evaluations per row and to the
+    ``n`` rows is logged ("about N s for M rows"), at WARNING level above a minute. The
+    explainer is then rebuilt (the same seed: the values do not depend on the probe); the
+    time taken is logged at INFO level at the end.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    f = _predict_fn(predictor)
+    bg = X[rng.choice(X.shape[0], min(background, X.shape[0]), replace=False)]
+    n, d = X.shape
+    factory = AGNOSTIC_EXPLAINERS[kind]
+    probe_evals = min(max_evals, 2 * d + 1)
+    log.info("model-agnostic SHAP (%s explainer): timing one row (the first call of shap "
+             "may take seconds)", kind)
+    probe = factory(f, bg, seed)
+    probe(X[0], probe_evals)  # warm-up
+    start = time.perf_counter()
+    probe(X[0], probe_evals)
+    per_row = (time.perf_counter() - start) * max_evals / probe_evals
+    estimate = per_row * n
+    level = logging.WARNING if estimate > 60 else logging.INFO
+    log.log(level, "model-agnostic SHAP (%s explainer): about %.0f s for %d rows "
+            "(%d evaluations of %d background rows per row, %.2f s per row; fewer rows, "
+            "background rows or evaluations cost proportionally less)",
+            kind, estimate, n, max_evals, len(bg), per_row)
+    explain = factory(f, bg, seed)
+    values = np.empty((n, d))
+    base = 0.0
+    start = time.perf_counter()
+    for i in tqdm(range(n), desc=f"SHAP ({kind})", unit="row", disable=not progress):
+        values[i], base = explain(X[i], max_evals)
+    log.info("model-agnostic SHAP (%s explainer) took %.1f s for %d rows", kind,
+             time.perf_counter() - start, n)
+    return values, base
+
+
 def shap_attributions(
     predictor: Any,
     X: Any,
     feature_names: Sequence[str] | None = None,
     groups: Any = None,
-    background: int = 100,
+    background: int = DEFAULT_BACKGROUND,
     max_rows: int | None = None,
     random_state: int = 0,
+    explainer: str = "auto",
+    max_evals: int | None = None,
+    progress: bool = True,
 ) -> ShapResult:
     """SHAP values of ``predictor.predict`` (or of a callable) on the rows of ``X``.
 
@@ -298,17 +438,30 @@ def shap_attributions(
         feature names, a callable name -> group, or None (:func:`default_feature_group`).
         Features in no group go to ``"other"``.
     background : int
-        Rows of ``X`` (sampled with ``random_state``) forming the background of the kernel
-        explainer; unused by the tree explainer.
+        Rows of ``X`` (sampled with ``random_state``) forming the background ("feature
+        unknown") of the model-agnostic explainers; unused by the tree explainer.
     max_rows : int, optional
-        Explain only this many randomly chosen rows (the kernel explainer evaluates the model
-        on about ``(2 d + 2048) * background`` points per explained row).
+        Explain only this many randomly chosen rows (default: all). A model-agnostic
+        explainer costs about ``max_rows * max_evals * background`` model evaluations.
     random_state : int
+    explainer : {"auto", "tree", "permutation", "kernel"}
+        ``"auto"``: the exact tree explainer when it applies, else ``"permutation"``
+        (shap's PermutationExplainer: SHAP values from forward-and-backward feature
+        permutations; they add up exactly to ``prediction - base_value``). ``"kernel"`` is
+        shap's KernelExplainer. ``"tree"`` raises if the tree explainer does not apply.
+    max_evals : int, optional
+        Model evaluations (each on the ``background`` rows) per explained row of a
+        model-agnostic explainer; default :func:`default_max_evals`. The permutation
+        explainer needs at least ``2 d + 1`` (one permutation).
+    progress : bool
+        Show a ``tqdm`` progress bar over the rows of a model-agnostic explainer.
 
     Returns
     -------
     ShapResult
     """
+    if explainer not in EXPLAINERS:
+        raise ValueError(f"unknown explainer {explainer!r}; known: {', '.join(EXPLAINERS)}")
     if isinstance(X, pd.DataFrame):
         feature_names = list(X.columns) if feature_names is None else feature_names
         X = X.to_numpy()
@@ -321,28 +474,33 @@ def shap_attributions(
         raise ValueError(f"{len(names)} feature names for {X.shape[1]} columns")
     if len(set(names)) != len(names):
         raise ValueError("feature names must be unique")
+    if max_rows is not None and max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows}")
     gmap = _group_map(names, groups)
     rng = np.random.default_rng(random_state)
     if max_rows is not None and max_rows < X.shape[0]:
         X = X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
 
-    tree = _tree_shap(predictor, X)
+    tree = _tree_shap(predictor, X) if explainer in ("auto", "tree") else None
     if tree is not None:
         values, base = tree
         kind = "tree"
+    elif explainer == "tree":
+        raise ValueError(f"the tree explainer does not apply to {type(predictor).__name__}; "
+                         "use explainer='permutation' or 'kernel'")
     else:
-        import shap
-
+        kind = "permutation" if explainer == "auto" else explainer
         if background < 1:
             raise ValueError(f"background must be >= 1, got {background}")
-        bg = X[rng.choice(X.shape[0], min(background, X.shape[0]), replace=False)]
-        explainer = shap.KernelExplainer(_predict_fn(predictor), bg, seed=random_state)
-        values = np.asarray(explainer.shap_values(X, silent=True), dtype=float)
-        base = float(np.ravel(explainer.expected_value)[0])
-        kind = "kernel"
-        if values.ndim != 2:
-            raise ValueError(f"expected a single-output regressor, got SHAP values of shape "
-                             f"{values.shape}")
+        d = X.shape[1]
+        evals = default_max_evals(kind, d) if max_evals is None else int(max_evals)
+        if kind == "permutation" and evals < 2 * d + 1:
+            raise ValueError(f"max_evals {evals} is below one permutation of {d} features "
+                             f"(2 d + 1 = {2 * d + 1})")
+        if evals < 1:
+            raise ValueError(f"max_evals must be >= 1, got {evals}")
+        values, base = _agnostic_shap(predictor, X, kind, background, evals, rng,
+                                      random_state, progress)
     return ShapResult(values=values, base_value=base, data=X, feature_names=names,
                       groups=gmap, explainer=kind)
 

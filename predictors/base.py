@@ -20,6 +20,22 @@ predictor never sees a non-finite value: ``fit`` and ``predict`` apply one docum
 ``"raise"``
     Any NaN or inf in ``X`` raises ``ValueError`` naming the affected rows and columns.
 
+Huge finite values (both policies)
+----------------------------------
+Some features are finite but far beyond float32 range (raw ``synflow`` reaches 1e61), which
+tree libraries that work in float32 (scikit-learn forests, XGBoost) cannot take. After the
+NaN/inf policy, ``fit`` marks every column whose largest finite ``|x|`` exceeds
+:data:`HUGE_VALUE` (1e30, a safe margin below float32's 3.4e38) in ``log_columns_`` and
+logs them (count and names) at INFO level; in those columns, at fit and at predict alike,
+every value ``x`` is replaced by the signed log ``sign(x) * log1p(|x|)``
+(:func:`signed_log`). The transform is strictly increasing, so the order of the column --
+all a tree sees -- is kept exactly, including between 1e40 and 1e61 and for negative and
+mixed-sign columns (clipping at float32's maximum would tie all of them); the results are
+at most about 710 in absolute value. A value beyond ``HUGE_VALUE`` at predict in a column
+that had none at fit is clipped to ``+-HUGE_VALUE`` (it is beyond every training value of
+its column either way), with a WARNING giving the count. :meth:`BasePredictor.clean_input`
+returns the array the model sees after these steps.
+
 Timing: ``fit`` stores its wall time in ``fit_time_`` (seconds) and logs it, with the data
 shape, at INFO level on the ``predictors`` logger; ``predict`` logs its time at DEBUG level
 (it does not store it: ``predict`` never changes the estimator).
@@ -69,6 +85,15 @@ logger = logging.getLogger("nasperf.predictors")
 
 #: Accepted values of the ``nan_policy`` parameter.
 NAN_POLICIES = ("impute", "raise")
+
+#: Columns with a finite ``|x|`` above this at fit are signed-log transformed (module
+#: docstring); float32's largest value is about 3.4e38.
+HUGE_VALUE = 1e30
+
+
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``, elementwise: strictly increasing, odd, ``0 -> 0``."""
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 def kendall_tau_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -315,12 +340,48 @@ class BasePredictor(RegressorMixin, BaseEstimator):
             self.impute_values_ = _finite_column_medians(X)
         else:
             self.impute_values_ = None
-        return self._handle_nonfinite(X), np.asarray(y, dtype=np.float64)
+        X = self._handle_nonfinite(X)
+        self.log_columns_ = np.flatnonzero(np.abs(X).max(axis=0) > HUGE_VALUE)
+        if self.log_columns_.size:
+            names = getattr(self, "feature_names_in_", None)
+            shown = self.log_columns_ if names is None else names[self.log_columns_]
+            logger.info(
+                "%s: %d column(s) with finite values beyond +-%g (largest |x| %.3g): %s; "
+                "using sign(x) * log1p(|x|) in them at fit and predict",
+                type(self).__name__, self.log_columns_.size, HUGE_VALUE,
+                float(np.abs(X[:, self.log_columns_]).max()), list(shown[:20]),
+            )
+        return self._handle_huge(X), np.asarray(y, dtype=np.float64)
 
     def _validate_predict(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite=False, reset=False)
-        return self._handle_nonfinite(X)
+        return self._handle_huge(self._handle_nonfinite(X))
+
+    def clean_input(self, X) -> np.ndarray:
+        """The ``float64`` array ``(n_samples, n_features)`` the fitted model sees for ``X``.
+
+        ``X`` validated, with the NaN/inf policy and the huge-value transform applied (see
+        the module docstring); for tools that call the inner model directly (e.g. a SHAP
+        tree explainer).
+        """
+        return self._validate_predict(X)
+
+    def _handle_huge(self, X: np.ndarray) -> np.ndarray:
+        """Signed log in ``log_columns_``; other values beyond ``HUGE_VALUE`` clipped."""
+        cols = getattr(self, "log_columns_", None)
+        if cols is not None and cols.size:
+            X = X.copy()
+            X[:, cols] = signed_log(X[:, cols])
+        big = np.abs(X) > HUGE_VALUE
+        if big.any():
+            logger.warning(
+                "%s: %d value(s) beyond +-%g in column(s) %s that had none at fit; clipped "
+                "to +-%g", type(self).__name__, int(big.sum()), HUGE_VALUE,
+                np.flatnonzero(big.any(axis=0))[:20].tolist(), HUGE_VALUE,
+            )
+            X = np.clip(X, -HUGE_VALUE, HUGE_VALUE)
+        return X
 
     def _handle_nonfinite(self, X: np.ndarray) -> np.ndarray:
         bad = ~np.isfinite(X)

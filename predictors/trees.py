@@ -21,6 +21,14 @@ LightGBM and XGBoost are optional dependencies (``pip install 'nasperf[boosting]
 fitting those kinds without them raises an ``ImportError`` that says so. The random forest
 and ExtraTrees need scikit-learn only.
 
+Determinism: for a given ``random_state`` the predictions are identical bit for bit
+whatever ``n_jobs`` (and after pickling). LightGBM runs with ``deterministic=True`` and
+``force_row_wise=True``; XGBoost's ``hist`` method and per-row prediction do not depend on
+the thread count. A scikit-learn forest's own ``predict`` adds its trees' predictions in
+the order its threads finish, so two calls can differ in the last bits; here the trees
+predict in parallel (``n_jobs`` threads) but their predictions are summed in tree order
+(:func:`forest_predict`), exactly as the single-threaded forest does.
+
 ``hpo="cv"`` runs a small randomised search (``hpo_iter`` draws from a per-kind space, see
 :data:`HPO_SPACES`) scored by Kendall tau with ``KFold(hpo_cv, shuffle=True)`` on the
 training data only, then refits the best configuration on all of it. The chosen values are
@@ -97,6 +105,41 @@ def _extra_trees(seed: int, n_jobs: int) -> BaseEstimator:
     return ExtraTreesRegressor(
         n_estimators=500, max_features=0.5, min_samples_leaf=1, n_jobs=n_jobs, random_state=seed
     )
+
+
+#: Rows per block of :func:`forest_predict` (bounds its memory to trees x block floats).
+_FOREST_BLOCK = 8192
+
+
+def forest_predict(forest: BaseEstimator, X: np.ndarray, n_jobs: int = 1) -> np.ndarray:
+    """Mean prediction ``(n_samples,)`` of a fitted scikit-learn forest regressor, summed
+    in tree order.
+
+    The trees predict in ``n_jobs`` threads; their predictions are added in the order of
+    ``forest.estimators_`` and divided by their number, the arithmetic of the forest's
+    single-threaded ``predict``, so the result does not depend on ``n_jobs``.
+    """
+    from joblib import Parallel, delayed
+
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    trees = forest.estimators_
+    out = np.zeros(len(X32), dtype=np.float64)
+    with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
+        for start in range(0, len(X32), _FOREST_BLOCK):
+            block = X32[start:start + _FOREST_BLOCK]
+            preds = parallel(delayed(t.predict)(block, check_input=False) for t in trees)
+            acc = np.zeros(len(block), dtype=np.float64)
+            for p in preds:  # tree order, whatever the thread order
+                acc += p
+            out[start:start + len(block)] = acc / len(trees)
+    return out
+
+
+def _is_forest(est: BaseEstimator) -> bool:
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    return isinstance(est, (RandomForestRegressor, ExtraTreesRegressor)) and \
+        getattr(est, "n_outputs_", 1) == 1
 
 
 #: Tree kind -> factory ``(seed, n_jobs) -> unfitted estimator with the small-data defaults``.
@@ -246,4 +289,6 @@ class TreePredictor(BasePredictor):
         return clone(est).set_params(**self.best_params_)
 
     def _predict(self, X: np.ndarray, return_std: bool):
+        if _is_forest(self.estimator_):
+            return forest_predict(self.estimator_, X, self.estimator_.n_jobs or 1)
         return np.asarray(self.estimator_.predict(X), dtype=np.float64)

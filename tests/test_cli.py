@@ -61,8 +61,8 @@ def test_every_command_keeps_its_options_and_defaults():
     assert (args.space, args.dataset, args.source, args.data_dir) == ("nb201", None, None, None)
     args = parser.parse_args(["shap"])
     assert (args.space, args.features, args.predictor, args.train_size,
-            args.explain_size, args.seed, args.out) == (
-        "nb201", "zc", "lightgbm", 1024, 1000, 0, ".")
+            args.explain_size, args.background, args.explainer, args.seed, args.out) == (
+        "nb201", "zc", "lightgbm", 1024, None, 20, "auto", 0, ".")
     assert (args.dataset or default_dataset(args.space)) == "cifar10"
     args = parser.parse_args(["bias", "--proxy", "synflow"])
     assert (args.space, args.dataset, args.quantity, args.strategy, args.method,

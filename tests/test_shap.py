@@ -15,6 +15,7 @@ from sklearn.ensemble import RandomForestRegressor
 from nasperf.eval.cli.shap import add_parser, run
 from nasperf.eval.shap_attr import (
     ShapResult,
+    choose_explainer,
     default_feature_group,
     find_tree_model,
     plot_bar,
@@ -60,14 +61,64 @@ def test_boosting_libraries(lib):
     assert res.explainer == "tree" and res.mean_abs().index[0] == "zc:synflow"
 
 
-def test_callable_model_uses_the_kernel_explainer():
+def test_callable_model_uses_the_permutation_explainer(caplog):
     X, _ = data(20)
-    res = shap_attributions(lambda Z: 5 * Z[:, 0] + 0.5 * Z[:, 1], X, NAMES, background=8)
-    assert res.explainer == "kernel"
+    with caplog.at_level(logging.INFO, logger="nasperf.eval.shap_attr"):
+        res = shap_attributions(lambda Z: 5 * Z[:, 0] + 0.5 * Z[:, 1], X, NAMES, background=8,
+                                progress=False)
+    assert res.explainer == "permutation"
+    assert re.search(r"about \d+ s for 20 rows \(45 evaluations of 8 background rows",
+                     caplog.text)
     assert res.mean_abs().index[0] == "zc:synflow"
-    assert res.mean_abs()["graf:op_count[a]"] == pytest.approx(0.0, abs=1e-8)
+    assert res.mean_abs()["graf:op_count[a]"] == 0.0
     pred = 5 * X[:, 0] + 0.5 * X[:, 1]
     np.testing.assert_allclose(res.base_value + res.values.sum(axis=1), pred, atol=1e-6)
+    again = shap_attributions(lambda Z: 5 * Z[:, 0] + 0.5 * Z[:, 1], X, NAMES, background=8,
+                              progress=False)
+    np.testing.assert_array_equal(again.values, res.values)
+
+
+def test_kernel_explainer_and_bounded_evaluations():
+    X, _ = data(12)
+    calls = []
+
+    def f(Z):
+        calls.append(len(Z))
+        return 5 * Z[:, 0] + 0.5 * Z[:, 1]
+
+    res = shap_attributions(f, X, NAMES, background=4, explainer="kernel", max_evals=30,
+                            progress=False)
+    assert res.explainer == "kernel" and res.mean_abs().index[0] == "zc:synflow"
+    np.testing.assert_allclose(res.base_value + res.values.sum(axis=1), f(X), atol=1e-6)
+    calls.clear()
+    shap_attributions(f, X[:3], NAMES, background=4, max_evals=18, progress=False)
+    # the cost probe (twice one permutation of the first row: 9 evaluations of 4 rows)
+    # plus at most 18 evaluations of 4 rows per explained row (and the row itself)
+    assert sum(calls) <= 2 * (9 * 4 + 4 + 1) + 3 * (18 * 4 + 4 + 1)
+
+
+def test_progress_bar_over_rows(capsys):
+    X, _ = data(6)
+    shap_attributions(lambda Z: Z[:, 0], X, NAMES, background=3)
+    assert "SHAP (permutation)" in capsys.readouterr().err
+
+
+def test_explainer_arguments_are_checked(forest):
+    model, X = forest
+    f = lambda Z: Z[:, 0]  # noqa: E731
+    with pytest.raises(ValueError, match="tree explainer does not apply"):
+        shap_attributions(f, X[:5], NAMES, explainer="tree")
+    with pytest.raises(ValueError, match="unknown explainer"):
+        shap_attributions(f, X[:5], NAMES, explainer="exact")
+    with pytest.raises(ValueError, match="below one permutation"):
+        shap_attributions(f, X[:5], NAMES, max_evals=8)
+    with pytest.raises(ValueError, match="max_rows must be >= 1"):
+        shap_attributions(f, X[:5], NAMES, max_rows=0)
+    with pytest.raises(ValueError, match="background must be >= 1"):
+        shap_attributions(f, X[:5], NAMES, background=0)
+    assert shap_attributions(model, X[:5], NAMES, explainer="permutation", background=3,
+                             progress=False).explainer == "permutation"
+    assert choose_explainer(model, X) == "tree" and choose_explainer(f, X) == "permutation"
 
 
 class Wrapper:
@@ -86,7 +137,7 @@ def test_wrapped_tree_is_unwrapped_unless_it_transforms(forest, caplog):
     assert shap_attributions(Wrapper(model), X[:10], NAMES).explainer == "tree"
     with caplog.at_level(logging.WARNING, logger="nasperf.eval.shap_attr"):
         res = shap_attributions(Wrapper(model, scale=2.0), X[:6], NAMES, background=5)
-    assert res.explainer == "kernel" and "differs from its inner" in caplog.text
+    assert res.explainer == "permutation" and "differs from its inner" in caplog.text
 
 
 def test_tree_predictor_with_imputed_nan():
@@ -196,7 +247,7 @@ def test_input_checks(forest):
     with pytest.raises(ValueError, match="2-D"):
         shap_attributions(model, X[:, 0])
     with pytest.raises(ValueError, match="not callable"):
-        shap_attributions(object(), X[:3], background=2)
+        shap_attributions(object(), X[:3], background=2, progress=False)
     res = shap_attributions(model, pd.DataFrame(X, columns=list("abcd")), max_rows=7)
     assert res.feature_names == list("abcd") and res.values.shape == (7, 4)
 
@@ -232,3 +283,88 @@ def test_cli_run_with_an_injected_benchmark(tmp_path, capsys):
     args.train_size = 150
     with pytest.raises(ValueError, match="leaves no test"):
         run(args, bench=bench)
+
+
+def _cli_bench(n=150):
+    from nasperf.searchspaces import Benchmark, get_space
+
+    space = get_space("nb201")
+    X, y = data(n)
+    archs = space.sample(n, seed=0)
+    proxies = pd.DataFrame(X, columns=["synflow", "snip", "nwot", "zen"])
+    frame = proxies.set_axis([f"{i}:{space.to_string(a)}" for i, a in enumerate(archs)])
+    return Benchmark(space, "cifar10", "test", "y", archs, y, proxies, frame)
+
+
+def _parse(*argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    add_parser(sub)
+    return parser.parse_args(["shap", *argv]), sub.choices["shap"]
+
+
+def test_cli_model_agnostic_predictor(tmp_path, capsys):
+    args, _ = _parse("--predictor", "gp", "--train-size", "100", "--out", str(tmp_path),
+                     "--no-progress")
+    assert args.explain_size is None and args.background == 20
+    assert run(args, bench=_cli_bench()) == 0
+    out = capsys.readouterr().out
+    assert "SHAP (permutation) on 50 test architectures" in out and "zc:synflow" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (("--predictor", "nope"), "--predictor: unknown predictor 'nope'; known: gp"),
+    (("--features", "zc+nope"), "--features: unknown feature family 'nope'"),
+    (("--features", "+"), "names no feature family"),
+    (("--space", "tnb101_micro", "--dataset", "cifar10"), "choose one of: class_scene"),
+])
+def test_cli_validates_arguments_before_loading_data(argv, message, monkeypatch):
+    import nasperf.searchspaces as searchspaces
+
+    def no_loading(*a, **k):
+        raise AssertionError("data loaded before the arguments were checked")
+
+    monkeypatch.setattr(searchspaces, "load_benchmark", no_loading)
+    args, _ = _parse(*argv)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        run(args)
+
+
+@pytest.mark.parametrize("option", ["--explain-size", "--background", "--max-evals",
+                                    "--train-size", "--max-display"])
+def test_cli_sizes_below_one_are_rejected(option, capsys):
+    with pytest.raises(SystemExit):
+        _parse(option, "0")
+    assert f"{option}: must be a positive integer (>= 1), got 0" in capsys.readouterr().err
+    args, _ = _parse()
+    setattr(args, option[2:].replace("-", "_"), 0)  # a Namespace built in code
+    with pytest.raises(ValueError, match=f"{option} must be >= 1, got 0"):
+        run(args)
+
+
+def test_cli_every_option_has_a_help_text():
+    _, parser = _parse()
+    for action in parser._actions:
+        assert action.help and action.help.strip(), action.option_strings
+    text = " ".join(parser.format_help().split())
+    assert "(default: True)" not in text
+    assert "1000 with the exact tree explainer, 100 with a model-agnostic one" in text
+    assert "``" not in text and ":func:" not in text
+
+
+def test_bench_shap_script_runs(data_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_shap.py"
+    proc = subprocess.run([sys.executable, str(script), "--predictors", "lightgbm,nope",
+                           "--data-dir", str(data_dir), "--extra", "--train-size", "50",
+                           "--explain-size", "10"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]  # the unknown predictor fails
+    assert re.match(r"lightgbm: \d+\.\d s, exit 0, within 120 s \| # lightgbm on zc", lines[0])
+    assert "SHAP (tree) on 10 test architectures" in lines[0]
+    assert lines[1].startswith("nope: ") and "exit 2, NOT within" in lines[1]
+    assert "unknown predictor 'nope'" in lines[1]
