@@ -20,6 +20,7 @@ group instead of by name.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -64,9 +65,9 @@ def graf(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
     return _encode(GRAFEncoder(bench.space, **kw), bench)
 
 
-def graf_all(bench: Benchmark) -> tuple[np.ndarray, list[str], Groups]:
+def graf_all(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
     """GRAF with every feature group (op counts, path lengths, path counts, degrees, ...)."""
-    return graf(bench, feature_groups="all")
+    return graf(bench, feature_groups="all", **kw)
 
 
 def arch2vec(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
@@ -191,8 +192,14 @@ def _save_cached(path: Path, key: str, X: np.ndarray, names: list[str], groups: 
                             groups=np.array(json.dumps(groups)), key=np.array(key))
 
 
+def _takes_options(fn: FeatureFn) -> bool:
+    """Whether a family function forwards keyword options (``progress``) to its encoder."""
+    params = inspect.signature(fn).parameters.values()
+    return any(p.kind is p.VAR_KEYWORD or p.name == "progress" for p in params)
+
+
 def build_features(bench: Benchmark, families: str | Sequence[str],
-                   cache_dir: str | Path | None = None
+                   cache_dir: str | Path | None = None, progress: bool = True
                    ) -> tuple[np.ndarray, list[str], Groups]:
     """Concatenate feature families for every architecture of ``bench``.
 
@@ -206,6 +213,9 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         a hash of every architecture string and proxy value of ``bench`` and the package
         version (:func:`benchmark_fingerprint`). Entries are written atomically and checked
         on read; a stale, truncated or corrupt entry is recomputed (with a warning).
+    progress : bool
+        ``False`` turns off the encoders' progress bars (passed as ``progress=False`` to
+        every family that forwards options to an encoder); ``True`` keeps their defaults.
 
     Returns
     -------
@@ -236,7 +246,9 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         if loaded is not None:
             X, fam_names, fam_groups = loaded
         else:
-            X, fam_names, fam_groups = FEATURE_FAMILIES[fam](bench)
+            fn = FEATURE_FAMILIES[fam]
+            quiet = not progress and _takes_options(fn)
+            X, fam_names, fam_groups = fn(bench, progress=False) if quiet else fn(bench)
         if X.shape != (len(bench), len(fam_names)):
             raise ValueError(f"feature family {fam!r} returned shape {X.shape} for "
                              f"{len(bench)} archs and {len(fam_names)} names")

@@ -434,7 +434,8 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
         for feat, pred_name, n, seed in todo:
             if feat not in cache:
                 X, names, groups = build_features(bench, feat,
-                                                  cache_dir=out / "cache" if out else None)
+                                                  cache_dir=out / "cache" if out else None,
+                                                  progress=progress)
                 # rows without a target are dropped, columns never: the groups index these
                 # columns. Named columns also let predictors pick families by prefix ("zc:").
                 cache[feat] = (pd.DataFrame(X[idx_valid], columns=names),

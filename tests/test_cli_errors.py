@@ -5,7 +5,6 @@ need a benchmark get a small synthetic one in place of ``load_benchmark``."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 import nasperf.searchspaces
-from nasperf.eval.cli import build_parser, main
+from nasperf.eval.cli import main
 
 MODELS = """
 import torch.nn as nn
@@ -171,23 +170,6 @@ def scratch(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _shap_validates(argv) -> bool:
-    """Whether the shap command rejects ``argv`` before loading data (on this branch)."""
-    parser = build_parser(["shap"])
-    shap = next(a for a in parser._actions if a.dest == "command").choices["shap"]
-    if "--dataset" in argv:
-        return shap.get_default("dataset") is None  # resolved by resolve_dataset in run
-    option = argv[1]
-    action = next(a for a in shap._actions if option in a.option_strings)
-    if action.type is None:
-        return False
-    try:
-        action.type(argv[2])
-    except (argparse.ArgumentTypeError, ValueError):
-        return True
-    return False
-
-
 @pytest.mark.parametrize("case, argv, words, setup", CASES, ids=[c[0] for c in CASES])
 def test_mistake_gives_one_line_and_exit_2(case, argv, words, setup, scratch, monkeypatch,
                                            capsys, toy_bench):
@@ -195,8 +177,6 @@ def test_mistake_gives_one_line_and_exit_2(case, argv, words, setup, scratch, mo
         monkeypatch.setenv("NASPERF_DATA", str(scratch / "not-a-dir"))
     elif setup == "toy":
         monkeypatch.setattr(nasperf.searchspaces, "load_benchmark", lambda *a, **k: toy_bench)
-    elif setup == "shap" and not _shap_validates(argv):
-        pytest.xfail("shap.py (helper pred) does not check this before loading data yet")
     argv = [a.replace("{tmp}", str(scratch)) for a in argv]
     code = run_cli(argv)
     captured = capsys.readouterr()

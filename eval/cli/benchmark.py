@@ -4,10 +4,12 @@ sizes x seeds), run by :func:`nasperf.eval.runner.run_benchmark`.
 For every seed a random training set of ``n`` architectures is drawn, each predictor is
 fitted on it and scored on all other architectures (``--test rest``) or on a random subset
 of them. One row per (features, predictor, train size, seed) with every metric and the fit /
-predict wall times goes to ``<out>/results.csv`` as it finishes, so an interrupted run
-(Ctrl-C prints the table of the rows done) resumes where it stopped when the same command
-is run again; ``results.json`` and a plot of Kendall tau against the train size are written
-at the end.
+predict wall times goes to the checksummed append-only log ``<out>/results.log`` as it
+finishes, and ``<out>/results.csv`` is rebuilt from it atomically, so a killed or interrupted
+run (Ctrl-C prints the table of the rows done) resumes where it stopped when the same
+command is run again. Rows are reused only for the same configuration (data, dedup, test
+set, version); a second run into the same --out refuses while the first holds its lock.
+results.json and a plot of Kendall tau against the train size are written at the end.
 
 Examples::
 
