@@ -29,7 +29,9 @@ PREDICTORS: dict[str, tuple[str | Callable[..., Any], dict[str, Any]]] = {
     "pairwise_ranker": ("rankers:PairwiseRankerPredictor", {}),
     "omni": ("omni:OmniPredictor", {}),
     "auto": ("select:CVSelectPredictor", {}),
-    "auto_models": ("select:CVSelectPredictor", {"candidates": "models", "blends": ()}),
+    "auto_models": ("select:CVSelectPredictor", {"candidates": "models", "blends": (),
+                                                 "cv_repeats": 1}),
+    "auto_previous": ("select:CVSelectPredictor", {"candidates": "previous", "cv_repeats": 1}),
 }
 
 

@@ -55,12 +55,18 @@ class Candidate:
         ``("zc",)``. The groups come from the selector's ``feature_groups`` or from the
         DataFrame column names; the candidate is left out (logged) when there are no
         groups, when a named group does not exist, or when the groups cover every column.
+    top_k : keep only the ``top_k`` columns (of those ``columns`` selects) with the largest
+        absolute Spearman correlation with the target, chosen on the training data of each
+        CV fold and of the final fit (``None``: no selection). For many features and few
+        samples (two DARTS cells of GRAF features: thousands of columns). The candidate is
+        left out when it would keep every column.
     """
 
     name: str
     predictor: str
     params: dict = field(default_factory=dict)
     columns: tuple[str, ...] | None = None
+    top_k: int | None = None
 
 
 _EXTRA_TREES = Candidate("extra_trees", "extra_trees", {"n_jobs": 2})
@@ -73,34 +79,83 @@ MODEL_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("lightgbm", "lightgbm", {"n_jobs": 2}),
 )
 
-#: The default: ExtraTrees and random forest on every column, ExtraTrees on the zero-cost
-#: proxies only (group ``"zc"``: the columns ``zc:*`` of
-#: :func:`nasperf.eval.features.build_features`) ...
-#: LightGBM is not among them: on 32 cells it is the weakest tree ensemble (NB201 CIFAR-10
-#: ablation in docs/results.md: tau 0.58 vs 0.70-0.72) and a noisy 5-fold score on 32
-#: cells picks it now and then.
-DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+#: The previous default (chosen on NB201 CIFAR-10, about 120 features): ExtraTrees and random
+#: forest on every column, ExtraTrees on the zero-cost proxies only (group ``"zc"``: the
+#: columns ``zc:*`` of :func:`nasperf.eval.features.build_features`), and the mean of
+#: ExtraTrees on every column and on the proxies only.
+PREVIOUS_CANDIDATES: tuple[Candidate, ...] = (
     _EXTRA_TREES,
     _RANDOM_FOREST,
     Candidate("extra_trees[zc]", "extra_trees", {"n_jobs": 2}, columns=("zc",)),
 )
-#: ... and the mean of ExtraTrees on every column and on the proxies only.
+
+#: The default: the previous candidates, plus two that hold when features far outnumber
+#: the training samples: LightGBM on every column (boosting picks its split features
+#: greedily, so noise columns cost it little) and ExtraTrees on the 32 columns most
+#: correlated with the target in the training data. Scored by repeated K-fold CV on small
+#: training sets (see ``cv_repeats``), so that a noisy 5-fold score on 32 cells rarely
+#: picks a weak candidate.
+DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+    *PREVIOUS_CANDIDATES,
+    Candidate("lightgbm", "lightgbm", {"n_jobs": 2}),
+    Candidate("extra_trees[top32]", "extra_trees", {"n_jobs": 2}, top_k=32),
+)
+#: The mean of ExtraTrees on every column and on the proxies only.
 DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (("extra_trees", "extra_trees[zc]"),)
 
 #: Named candidate sets for the ``candidates`` parameter.
 CANDIDATE_SETS: dict[str, tuple[Candidate, ...]] = {
     "default": DEFAULT_CANDIDATES,
+    "previous": PREVIOUS_CANDIDATES,
     "models": MODEL_CANDIDATES,
 }
 
+#: Training sets smaller than this are scored by repeated CV when ``cv_repeats=None``.
+SMALL_TRAINING_SET = 256
 
-def cv_folds(n_samples: int, cv: int = 5,
-             random_state=None) -> list[tuple[np.ndarray, np.ndarray]]:
+
+def top_k_columns(X: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Indices (ascending) of the ``k`` columns of ``X`` (n, d) with the largest absolute
+    Spearman correlation with ``y`` (n,); constant columns count as uncorrelated, ties keep
+    the leftmost column."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(X, axis=0)
+    ranks -= ranks.mean(axis=0)
+    ry = rankdata(y) - (len(y) + 1) / 2
+    norm = np.sqrt((ranks ** 2).sum(axis=0) * (ry ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(norm > 0, np.abs(ry @ ranks) / np.where(norm > 0, norm, 1.0), 0.0)
+    order = np.argsort(-corr, kind="stable")
+    return np.sort(order[:k])
+
+
+def cv_folds(n_samples: int, cv: int = 5, random_state=None,
+             repeats: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled K-fold (train, validation) index pairs over ``n_samples``: ``cv`` folds,
-    but at most ``n_samples // 4`` (validation folds of about 4 or more) and at least 2."""
+    but at most ``n_samples // 4`` (validation folds of about 4 or more) and at least 2;
+    ``repeats`` independent shufflings, one after the other (the first is the one of
+    ``repeats=1``)."""
     n_splits = max(2, min(cv, n_samples // 4))
-    kfold = KFold(n_splits, shuffle=True, random_state=random_state)
-    return list(kfold.split(np.arange(n_samples)))
+    seeds = [random_state]
+    if repeats > 1:
+        base = random_state if isinstance(random_state, (int, np.integer)) else None
+        seeds += [None if base is None else int(base) + 7919 * r for r in range(1, repeats)]
+    return [fold for seed in seeds
+            for fold in KFold(n_splits, shuffle=True, random_state=seed).split(
+                np.arange(n_samples))]
+
+
+@dataclass(frozen=True)
+class _FittedCandidate:
+    estimator: BasePredictor
+    cols: np.ndarray
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator.predict(X[:, self.cols])
+
+    def as_pair(self) -> tuple[BasePredictor, np.ndarray]:
+        return self.estimator, self.cols
 
 
 def _as_candidate(spec) -> Candidate:
@@ -128,6 +183,10 @@ class CVSelectPredictor(BasePredictor):
         none). Blends of a left-out candidate are left out too.
     cv : int
         Number of folds (at most ``n_samples // 4`` folds are used, at least 2).
+    cv_repeats : int or None, default None
+        Independent K-fold shufflings whose scores are averaged; ``None``: 3 for training
+        sets smaller than :data:`SMALL_TRAINING_SET` (where one 5-fold score is noisy), else
+        1.
     feature_groups : dict[str, slice | list[int]] or None
         Column groups of ``X`` by name, as for
         :class:`~nasperf.predictors.omni.OmniPredictor`; ``Candidate.columns`` names them.
@@ -160,11 +219,12 @@ class CVSelectPredictor(BasePredictor):
     _min_samples = 4
 
     def __init__(self, *, candidates=None, blends=None, cv: int = 5,
-                 feature_groups: dict | None = None, n_jobs: int | None = None,
-                 nan_policy: str = "impute", random_state=None):
+                 cv_repeats: int | None = None, feature_groups: dict | None = None,
+                 n_jobs: int | None = None, nan_policy: str = "impute", random_state=None):
         self.candidates = candidates
         self.blends = blends
         self.cv = cv
+        self.cv_repeats = cv_repeats
         self.feature_groups = feature_groups
         self.n_jobs = n_jobs
         self.nan_policy = nan_policy
@@ -213,9 +273,9 @@ class CVSelectPredictor(BasePredictor):
         names = getattr(self, "feature_names_in_", None)
         return None if names is None else groups_from_names(names)
 
-    def _resolve(self, specs: list[Candidate],
-                 n_features: int) -> dict[str, tuple[BasePredictor, np.ndarray]]:
-        """Candidate name -> (unfitted predictor, column indices), usable ones only."""
+    def _resolve(self, specs: list[Candidate], n_features: int
+                 ) -> dict[str, tuple[BasePredictor, np.ndarray, int | None]]:
+        """Candidate name -> (unfitted predictor, column indices, top_k), usable ones only."""
         from .registry import get_predictor
 
         if not specs:
@@ -248,13 +308,22 @@ class CVSelectPredictor(BasePredictor):
                                 "(groups: %s)", c.name, wanted, len(cols), n_features,
                                 list(groups))
                     continue
+            if c.top_k is not None:
+                if isinstance(c.top_k, bool) or not isinstance(c.top_k, (int, np.integer)) \
+                        or c.top_k < 1:
+                    raise ValueError(f"candidate {c.name}: top_k must be a positive integer, "
+                                     f"got {c.top_k!r}")
+                if c.top_k >= len(cols):
+                    logger.info("candidate %s left out: top_k=%d keeps all %d features",
+                                c.name, c.top_k, len(cols))
+                    continue
             est = get_predictor(c.predictor, **c.params)
             own = est.get_params(deep=False)
             if "random_state" in own and "random_state" not in c.params:
                 est.set_params(random_state=self.random_state)
             if self.n_jobs is not None and "n_jobs" in own:
                 est.set_params(n_jobs=self.n_jobs)
-            out[c.name] = (est, cols)
+            out[c.name] = (est, cols, c.top_k)
         if not out:
             raise ValueError("no usable candidate (candidates restricted to feature groups "
                              "need feature_groups or a DataFrame with 'group:name' columns)")
@@ -275,23 +344,47 @@ class CVSelectPredictor(BasePredictor):
         specs = self._specs()
         usable = self._resolve(specs, X.shape[1])
         blends = self._blends(specs, usable)
-        folds = cv_folds(len(y), self.cv, self.random_state)
-        fold_preds = {name: [clone(est).fit(X[tr][:, cols], y[tr]).predict(X[te][:, cols])
-                             for tr, te in folds]
-                      for name, (est, cols) in usable.items()}
+        repeats = self.cv_repeats
+        if repeats is None:
+            repeats = 3 if len(y) < SMALL_TRAINING_SET else 1
+        if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) \
+                or repeats < 1:
+            raise ValueError(f"cv_repeats must be a positive integer or None, got {repeats!r}")
+        folds = cv_folds(len(y), self.cv, self.random_state, repeats=int(repeats))
+        fold_preds = {}
+        for name, (est, cols, k) in list(usable.items()):
+            try:
+                fold_preds[name] = [self._fit_one(est, cols, k, X[tr], y[tr]).predict(X[te])
+                                    for tr, te in folds]
+            except ImportError as exc:  # an optional library (e.g. lightgbm) is missing
+                logger.warning("candidate %s left out: %s", name, exc)
+                del usable[name]
+        if not usable:
+            raise ImportError("no candidate of the selector can be fitted: "
+                              "install the optional libraries named in the warnings above")
+        blends = [b for b in blends if set(b) <= set(usable)]
         members = {name: (name,) for name in usable}
         members.update({" + ".join(b): b for b in blends})
         self.cv_scores_ = {}
         for label, parts in members.items():
-            taus = [kendall_tau_score(y[te], np.mean([fold_preds[p][k] for p in parts], axis=0))
-                    for k, (_, te) in enumerate(folds)]
+            taus = [kendall_tau_score(y[te], np.mean([fold_preds[p][i] for p in parts], axis=0))
+                    for i, (_, te) in enumerate(folds)]
             finite = [t for t in taus if np.isfinite(t)]
             self.cv_scores_[label] = float(np.mean(finite)) if finite else -np.inf
         self.best_name_ = max(self.cv_scores_, key=self.cv_scores_.get)
-        self.best_estimators_ = [(clone(usable[p][0]).fit(X[:, usable[p][1]], y), usable[p][1])
+        self.best_estimators_ = [self._fit_one(*usable[p], X, y).as_pair()
                                  for p in members[self.best_name_]]
-        logger.info("CV selection on %d samples: %s -> %s", len(y), self.cv_scores_,
-                    self.best_name_)
+        logger.info("CV selection on %d samples (%d folds): %s -> %s", len(y), len(folds),
+                    self.cv_scores_, self.best_name_)
+
+    @staticmethod
+    def _fit_one(est: BasePredictor, cols: np.ndarray, top_k: int | None, X: np.ndarray,
+                 y: np.ndarray) -> _FittedCandidate:
+        """A clone of ``est`` fitted on ``X[:, cols]`` (narrowed to its ``top_k`` columns
+        most correlated with ``y`` on these rows)."""
+        if top_k is not None:
+            cols = cols[top_k_columns(X[:, cols], y, top_k)]
+        return _FittedCandidate(clone(est).fit(X[:, cols], y), cols)
 
     def _predict(self, X: np.ndarray, return_std: bool):
         return np.mean([est.predict(X[:, cols]) for est, cols in self.best_estimators_], axis=0)

@@ -47,6 +47,9 @@ FAST = {
                             ("lightgbm", {"params": {"n_estimators": 50}})], "cv": 3},
     "auto_models": {"candidates": [("extra_trees", {"params": {"n_estimators": 30}}),
                                    ("lightgbm", {"params": {"n_estimators": 50}})], "cv": 3},
+    "auto_previous": {"candidates": [("extra_trees", {"params": {"n_estimators": 30}}),
+                                     ("random_forest", {"params": {"n_estimators": 30}})],
+                      "cv": 3},
     "lambdarank": {"params": {"n_estimators": 100}},
     "pairwise_ranker": {
         "hidden_layer_sizes": (32,),

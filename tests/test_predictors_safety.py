@@ -38,11 +38,14 @@ SMALL = {
                             ("random_forest", {"params": {"n_estimators": 30}})], "cv": 3},
     "auto_models": {"candidates": [("extra_trees", {"params": {"n_estimators": 30}}),
                                    ("lightgbm", {"params": {"n_estimators": 40}})], "cv": 3},
+    "auto_previous": {"candidates": [("extra_trees", {"params": {"n_estimators": 30}}),
+                                     ("random_forest", {"params": {"n_estimators": 30}})],
+                      "cv": 3},
 }
 NAMES = list(SMALL)
 #: Predictors with threads (``n_jobs``), in the settings the registry gives them.
 THREADED = ["lightgbm", "xgboost", "random_forest", "extra_trees", "lambdarank", "omni", "auto",
-            "auto_models"]
+            "auto_models", "auto_previous"]
 
 
 @pytest.fixture(scope="module", autouse=True)

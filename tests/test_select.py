@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from nasperf.predictors import CVSelectPredictor, get_predictor, kendall_tau_score
-from nasperf.predictors.select import Candidate, cv_folds
+from nasperf.predictors.select import Candidate, cv_folds, top_k_columns
 
 ET = {"params": {"n_estimators": 30}, "n_jobs": 1}
 
@@ -26,6 +26,53 @@ def test_cv_folds_bounds():
     assert len(cv_folds(5, 5, 0)) == 2
     folds = cv_folds(40, 5, 0)
     assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(40))
+
+
+def test_repeated_folds_start_with_the_single_shuffle_and_differ_after():
+    one, three = cv_folds(40, 5, 0), cv_folds(40, 5, 0, repeats=3)
+    assert len(three) == 15
+    for (a, b), (c, d) in zip(one, three[:5]):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert any(not np.array_equal(three[k][1], three[5 + k][1]) for k in range(5))
+    for r in range(3):  # every repeat is a partition
+        fold_ids = np.concatenate([te for _, te in three[5 * r: 5 * r + 5]])
+        assert sorted(fold_ids.tolist()) == list(range(40))
+
+
+def test_cv_repeats_default_depends_on_the_training_size():
+    X, y = _frame(40)
+    fast = [Candidate("extra_trees", "extra_trees", ET)]
+    small = get_predictor("auto", candidates=fast, random_state=0).fit(X, y)
+    once = get_predictor("auto", candidates=fast, random_state=0, cv_repeats=1).fit(X, y)
+    assert small.cv_scores_ != once.cv_scores_  # 15 folds against 5
+    with pytest.raises(ValueError, match="cv_repeats must be a positive integer"):
+        get_predictor("auto", candidates=fast, cv_repeats=0).fit(X, y)
+
+
+def test_top_k_columns_ranks_by_absolute_spearman():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 6))
+    y = X[:, 4] - 0.5 * X[:, 1] ** 3
+    X[:, 2] = 1.0  # constant: uncorrelated
+    assert top_k_columns(X, y, 2).tolist() == [1, 4]
+    assert top_k_columns(X, -y, 2).tolist() == [1, 4]  # the sign does not matter
+
+
+def test_top_k_candidate_picks_its_columns_on_the_training_data_only():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.uniform(size=(80, 40)), columns=[f"f:{i}" for i in range(40)])
+    y = X["f:3"].to_numpy() + X["f:17"].to_numpy()
+    top = Candidate("et[top2]", "extra_trees", ET, top_k=2)
+    model = CVSelectPredictor(candidates=[top], random_state=0).fit(X, y)
+    [(_, cols)] = model.best_estimators_
+    assert cols.tolist() == [3, 17]
+    # a top_k that keeps every column is left out; a bad one is named
+    few = pd.DataFrame(rng.uniform(size=(20, 2)), columns=["f:a", "f:b"])
+    with pytest.raises(ValueError, match="no usable candidate"):
+        CVSelectPredictor(candidates=[top]).fit(few, rng.uniform(size=20))
+    with pytest.raises(ValueError, match="top_k must be a positive integer"):
+        CVSelectPredictor(candidates=[Candidate("x", "extra_trees", ET, top_k=0)]).fit(X, y)
 
 
 def test_column_subsets_and_blend_are_scored_and_the_best_is_refitted():

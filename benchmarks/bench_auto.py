@@ -1,0 +1,122 @@
+"""Does ``auto`` hold on spaces it was not tuned on? The default selector against the previous
+one and plain LightGBM, on every labelled benchmark and on a many-features stand-in.
+
+Three configurations, on the same splits (:func:`nasperf.eval.runner.run_benchmark`, seeds
+``0..k-1``, tested on all non-training cells):
+
+- ``auto`` on ``graf_all+zc`` (today's default candidates, repeated CV on small sets);
+- ``auto_previous`` on ``graf_all+zc`` (the candidates picked on NB201 CIFAR-10 before);
+- ``lightgbm`` on ``graf+zc`` (GRAF's default groups and the proxies).
+
+Tasks: NB201 CIFAR-10 / CIFAR-100 / ImageNet16-120 (GRAF tables, 9,445 cells), NB101
+(NAS-Bench-Suite-Zero, 500 cells), TNB101-micro (7 tasks, 711 cells), and ``many_features``:
+NB201 CIFAR-10 with ``--noise`` extra columns, each a row-shuffled copy of a GRAF column
+(the marginal distribution of a real feature, no signal), as a stand-in for two DARTS cells
+of GRAF features (thousands of columns, a few of them informative). Train sizes are those of
+``--train-sizes`` that leave at least half of a task's cells for testing.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_auto.py --seeds 10 --out results/bench_auto
+
+writes ``<out>/<task>/results.csv`` for every task (resumable: a rerun skips finished rows),
+``<out>/auto_generalisation.csv`` with all rows, and prints a markdown table of Kendall tau
+(mean ± std over seeds). ``--tasks`` picks tasks by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import int_list, str_list
+
+from nasperf.eval.features import FEATURE_FAMILIES, graf_all
+from nasperf.eval.runner import run_benchmark
+from nasperf.eval.summary import summary_table
+from nasperf.eval.tables import markdown_table
+from nasperf.searchspaces import load_benchmark
+
+log = logging.getLogger("bench_auto")
+
+#: task name -> (space, dataset)
+TASKS: dict[str, tuple[str, str]] = {
+    "nb201/cifar10": ("nb201", "cifar10"),
+    "many_features": ("nb201", "cifar10"),
+    "nb101/cifar10": ("nb101", "cifar10"),
+    **{f"tnb101_micro/{t}": ("tnb101_micro", t) for t in (
+        "class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout",
+        "segmentsemantic")},
+    "nb201/cifar100": ("nb201", "cifar100"),
+    "nb201/ImageNet16-120": ("nb201", "ImageNet16-120"),
+}
+
+#: (features, predictor) pairs; ``+noise`` is appended on the many-features task.
+CONFIGS: tuple[tuple[str, str], ...] = (
+    ("graf_all+zc", "auto"),
+    ("graf_all+zc", "auto_previous"),
+    ("graf+zc", "lightgbm"),
+)
+
+
+def noise_family(n_columns: int, seed: int = 0):
+    """A feature family of ``n_columns`` row-shuffled copies of GRAF columns (cycled)."""
+    def noise(bench, **kw):
+        X, names, _ = graf_all(bench, **kw)
+        rng = np.random.default_rng(seed)
+        pick = np.arange(n_columns) % X.shape[1]
+        out = np.stack([rng.permutation(X[:, j]) for j in pick], axis=1)
+        return out, [f"shuffled_{j}_{names[c]}" for j, c in enumerate(pick)], \
+            {"noise": list(range(n_columns))}
+    return noise
+
+
+def run(tasks: list[str], seeds: int, train_sizes: list[int], out: Path, n_noise: int,
+        data_dir: str | None) -> pd.DataFrame:
+    FEATURE_FAMILIES["noise"] = noise_family(n_noise)
+    frames = []
+    for task in tasks:
+        space, dataset = TASKS[task]
+        bench = load_benchmark(space, dataset, data_dir=data_dir)
+        sizes = [n for n in train_sizes if n <= len(bench) // 2]
+        for features, predictor in CONFIGS:
+            feats = f"{features}+noise" if task == "many_features" else features
+            log.info("%s: %s on %s, sizes %s", task, predictor, feats, sizes)
+            df = run_benchmark(space, dataset, features=[feats], predictors=[predictor],
+                               train_sizes=sizes, seeds=seeds, bench=bench,
+                               out=out / task.replace("/", "_"))
+            frames.append(df.assign(task=task, features=features))
+    table = pd.concat(frames, ignore_index=True)
+    table.to_csv(out / "auto_generalisation.csv", index=False)
+    return table
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tasks", type=str_list, default=list(TASKS),
+                   help=f"comma-separated tasks (default: all of {', '.join(TASKS)})")
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds (default: 10)")
+    p.add_argument("--train-sizes", type=int_list, default=[32, 128, 1024],
+                   help="train sizes (default: 32,128,1024)")
+    p.add_argument("--noise", type=int, default=2000,
+                   help="extra shuffled columns of the many-features task (default: 2000)")
+    p.add_argument("--data-dir", default=None, help="benchmark data directory")
+    p.add_argument("--out", type=Path, default=Path("results/bench_auto"),
+                   help="output directory (default: results/bench_auto)")
+    args = p.parse_args()
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        p.error(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
+    table = run(args.tasks, args.seeds, args.train_sizes, args.out, args.noise, args.data_dir)
+    for task, rows in table.groupby("task", sort=False):
+        print(f"\n### {task}\n")
+        print(markdown_table(summary_table(rows, "kendall_tau")))
+
+
+if __name__ == "__main__":
+    main()
