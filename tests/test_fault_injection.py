@@ -308,20 +308,12 @@ def test_a_second_concurrent_run_refuses_or_waits(toy_bench, tmp_path, monkeypat
 
 # -- real SIGKILLs --------------------------------------------------------------------------------
 CHILD = textwrap.dedent('''
-    import sys, numpy as np, pandas as pd
-    from nasperf.searchspaces import Benchmark, get_space
+    import sys
     from nasperf.eval import runner
     sys.path.insert(0, sys.argv[2])
+    from _toy import make_toy_bench
     from test_fault_injection import FACTORIES, FEATURES, PREDICTORS, SIZES
-    space = get_space("nb201")
-    archs = list(dict.fromkeys(space.sample(400, seed=1)))[:300]
-    rng = np.random.default_rng(0)
-    n_conv = np.array([a.ops.count("nor_conv_3x3") for a in archs], float)
-    y = 80 + 2 * n_conv + rng.normal(0, 0.5, len(archs))
-    index = pd.Index([space.to_string(a) for a in archs], name="arch")
-    proxies = pd.DataFrame({"synflow": n_conv + rng.normal(0, 1, len(archs))}, index=index)
-    frame = pd.concat([pd.DataFrame({"val_accuracy": y}, index=index), proxies], axis=1)
-    bench = Benchmark(space, "toy", "synthetic", "val_accuracy", archs, y, proxies, frame)
+    bench = make_toy_bench(with_params=False)
     runner._make_predictor = lambda name, seed: FACTORIES[name](seed)
     runner._plot = lambda df, path: None
     df = runner.run_benchmark("nb201", features=FEATURES, predictors=PREDICTORS,
