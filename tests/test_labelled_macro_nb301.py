@@ -133,6 +133,16 @@ def test_unknown_dataset_and_source_name_the_choices(zc_dir):
         load_benchmark("nb301", data_dir=root, source="graf")
 
 
+def test_a_missing_file_names_it_and_the_download_command(tmp_path, capsys):
+    from nasperf.searchspaces import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match=r"zc_nasbench301.json is not in the benchmark "
+                                                r"data directory .*nasperf data download"):
+        load_benchmark("nb301", data_dir=tmp_path)
+    assert main(["info", "--space", "tnb101_macro", "--data-dir", str(tmp_path)]) == 2
+    assert "zc_transbench101_macro.json is not in" in capsys.readouterr().err
+
+
 # -- loading ------------------------------------------------------------------------------------
 def test_nb301_loads_the_documented_format(zc_dir):
     root, blob, _ = zc_dir
