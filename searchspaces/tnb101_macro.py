@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .base import SearchSpace, as_int, check_count, check_num_classes, check_seed
+from .benchmarks import TNB101_TARGETS, TNB101_TASKS, BenchmarkInfo, load_tnb101_macro
 from .errors import InvalidArchitectureError
 from .features import GRAFSpaceConfig, OneHotLayout, tnb101_macro_layout
 from .graph import INPUT, OUTPUT, ArchGraph
@@ -153,6 +154,11 @@ class TNB101MacroSpace(SearchSpace):
     #: A chain of 4 to 6 modules.
     path_lengths = (4, 6)
     archs_file = "archs/archs_transbench101_macro.json"
+    #: NAS-Bench-Suite-Zero's table of the 7 tasks; ``val_accuracy`` is task-specific
+    #: (``targets``; ``room_layout``: the negated loss).
+    benchmark_info = BenchmarkInfo(
+        TNB101_TASKS, ("zc",), load_tnb101_macro, "task",
+        files=("nas-bench-suite-zero/zc_transbench101_macro.json",), targets=TNB101_TARGETS)
 
     def onehot_layout(self) -> OneHotLayout:
         """One-hot of the block code at each of the 6 positions (``missing`` for shorter

@@ -86,7 +86,8 @@ def test_verbose_counts_before_and_after_the_command():
 
 
 @pytest.mark.parametrize("space, dataset", [("nb201", "cifar10"), ("tnb101_micro", "class_scene"),
-                                            ("nb101", "cifar10"), ("nb301", None)])
+                                            ("nb101", "cifar10"), ("nb301", "cifar10"),
+                                            ("tnb101_macro", "class_scene")])
 def test_default_dataset_is_the_spaces_first(space, dataset):
     assert default_dataset(space) == dataset
     if dataset is not None:
@@ -97,8 +98,8 @@ def test_default_dataset_is_the_spaces_first(space, dataset):
 def test_resolve_dataset_lists_the_valid_ones():
     with pytest.raises(ValueError, match="not a task of tnb101_micro; choose one of: class_scene"):
         resolve_dataset("tnb101_micro", "cifar10")
-    with pytest.raises(ValueError, match="has no labelled benchmark"):
-        resolve_dataset("nb301", None)
+    with pytest.raises(ValueError, match="not a dataset of nb301; choose one of: cifar10"):
+        resolve_dataset("nb301", "cifar100")
     with pytest.raises(ValueError, match="unknown search space"):
         resolve_dataset("nope", None)
 

@@ -43,8 +43,8 @@ NB201 = ["proxies", "--space", "nb201"]
 CASES = [
     # -- benchmark
     ("unknown space", [*B, "--space", "nb999"], ["unknown search space 'nb999'", "nb201"], None),
-    ("space without labels", [*B, "--space", "nb301"], ["has no labelled benchmark", "nb201"],
-     None),
+    ("dataset of nb301", [*B, "--space", "nb301", "--dataset", "cifar100"],
+     ["'cifar100' is not a dataset of nb301", "cifar10"], None),
     ("dataset of another space", [*B, "--space", "tnb101_micro", "--dataset", "cifar10"],
      ["'cifar10' is not a task of tnb101_micro", "class_scene"], None),
     ("unknown dataset", [*B, "--dataset", "cifar1000"],

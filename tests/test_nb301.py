@@ -231,6 +231,130 @@ def test_sampled_parameter_range():
     assert all(low < c < high for c in counts)
 
 
+# -- the NASLib convention (NAS-Bench-Suite-Zero's network) ----------------------------------
+def _cell_op_bns(model):
+    """The BatchNorms inside the cell operations (not the preprocessing) of a network."""
+    return [m for cell in model.cells for op in cell.ops for m in op.modules()
+            if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+def _affine_params(bns) -> int:
+    return sum(p.numel() for m in bns for p in m.parameters())
+
+
+#: A cell with every op: pairs (input, op) per node 2..5.
+HAND_NORMAL = ((0, "sep_conv_3x3"), (1, "max_pool_3x3"), (0, "skip_connect"),
+               (1, "dil_conv_3x3"), (2, "sep_conv_5x5"), (0, "avg_pool_3x3"),
+               (3, "dil_conv_5x5"), (1, "skip_connect"))
+HAND_REDUCE = ((0, "sep_conv_3x3"), (1, "skip_connect"), (0, "max_pool_3x3"),
+               (2, "dil_conv_5x5"), (1, "avg_pool_3x3"), (3, "sep_conv_5x5"),
+               (0, "skip_connect"), (4, "dil_conv_3x3"))
+
+
+def _op_params(op: str, c: int, stride: int, affine: bool) -> int:
+    """Parameters of one cell op on c channels, by hand (convs have no bias; an affine BN
+    has 2 per channel; pools have none, nor has a non-affine BN)."""
+    bn = 2 * c if affine else 0
+    k = {"3x3": 3, "5x5": 5}.get(op[-3:])
+    if op.startswith("sep_conv"):  # 2 x (depthwise k*k + pointwise c*c + BN)
+        return 2 * (c * k * k + c * c + bn)
+    if op.startswith("dil_conv"):  # depthwise k*k + pointwise c*c + BN
+        return c * k * k + c * c + bn
+    if op == "skip_connect":  # identity, or FactorizedReduce: two c -> c/2 1x1 convs + BN
+        return 0 if stride == 1 else c * c + bn
+    return 0
+
+
+def _hand_count(C: int, classes: int, affine: bool) -> int:
+    """layers=3 by hand: stem, normal cell (C), reduction cells (2C, 4C), classifier."""
+    stem = 3 * (3 * C) * 9 + 2 * (3 * C)  # Conv3x3(3 -> 3C) + affine BN
+
+    def relu_conv_bn(c_in, c):
+        return c_in * c + 2 * c
+
+    def ops(pairs, c, reduction):
+        return sum(_op_params(op, c, 2 if reduction and src < 2 else 1, affine)
+                   for src, op in pairs)
+
+    cell0 = relu_conv_bn(3 * C, C) + relu_conv_bn(3 * C, C) + ops(HAND_NORMAL, C, False)
+    cell1 = (relu_conv_bn(3 * C, 2 * C) + relu_conv_bn(4 * C, 2 * C)
+             + ops(HAND_REDUCE, 2 * C, True))
+    # cell 1 reduced: c_{k-2} (cell 0, 4C channels) goes through FactorizedReduce(4C -> 4C)
+    cell2 = (4 * C * 4 * C + 2 * 4 * C) + relu_conv_bn(8 * C, 4 * C) + ops(HAND_REDUCE, 4 * C,
+                                                                             True)
+    return stem + cell0 + cell1 + cell2 + 16 * C * classes + classes
+
+
+def test_hand_computed_count_both_conventions():
+    arch = NB301Arch(HAND_NORMAL, HAND_REDUCE)
+    for convention, affine, expected in (("darts", True, 8142), ("naslib", False, 7710)):
+        model = NB301.to_model(arch, init_channels=4, layers=3, convention=convention)
+        assert _hand_count(4, 10, affine) == expected
+        assert model.num_parameters() == expected, convention
+    # the difference is the affine BN parameters of the cell ops, 2 per channel of each BN:
+    # cell 0 (4 channels) 6 BNs (2 sep_conv x 2, 2 dil_conv), cells 1 and 2 (8 and 16
+    # channels) 8 BNs each (2 sep_conv x 2, 2 dil_conv, 2 stride-2 skips)
+    assert 8142 - 7710 == 2 * (6 * 4 + 8 * 8 + 8 * 16)
+    darts = NB301.to_model(arch, init_channels=4, layers=3)
+    assert _affine_params(_cell_op_bns(darts)) == 8142 - 7710
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_naslib_count_is_darts_minus_affine_cell_op_bns(seed):
+    arch = NB301.sample(1, seed=seed)[0]
+    darts = NB301.to_model(arch)
+    naslib = NB301.to_model(arch, convention="naslib")
+    cell_bn = _affine_params(_cell_op_bns(darts))
+    assert cell_bn > 0
+    assert naslib.num_parameters() == darts.num_parameters() - cell_bn
+    assert 0.005 < cell_bn / darts.num_parameters() < 0.015  # about 1% at C=32, 8 cells
+    assert _affine_params(_cell_op_bns(naslib)) == 0
+    # stem, preprocessing and classifier are the same (affine) in both
+    for a, b in ((darts.stem, naslib.stem), (darts.cells[3].preprocess0,
+                                             naslib.cells[3].preprocess0),
+                 (darts.classifier, naslib.classifier)):
+        assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]
+
+
+def test_naslib_pools_have_a_non_affine_bn():
+    arch = NB301Arch(HAND_NORMAL, HAND_REDUCE)
+    darts = NB301.to_model(arch, init_channels=4, layers=3)
+    naslib = NB301.to_model(arch, init_channels=4, layers=3, convention="naslib")
+    for d_cell, n_cell, pairs in zip(darts.cells, naslib.cells,
+                                     (HAND_NORMAL, HAND_REDUCE, HAND_REDUCE), strict=True):
+        for d_op, n_op, (_, op) in zip(d_cell.ops, n_cell.ops, pairs, strict=True):
+            if "pool" not in op:
+                continue
+            pool = torch.nn.MaxPool2d if op.startswith("max") else torch.nn.AvgPool2d
+            assert isinstance(d_op, pool)  # DARTS: the bare pooling layer
+            assert isinstance(n_op[0], pool) and len(n_op) == 2
+            bn = n_op[1]
+            assert isinstance(bn, torch.nn.BatchNorm2d) and not bn.affine
+            assert bn.num_features == n_cell.preprocess1[1].out_channels
+    assert NB301.to_model(arch, convention="darts").convention.pool_bn is False
+
+
+def test_forward_both_conventions(one_thread):
+    torch.manual_seed(0)
+    arch = NB301.sample(1, seed=4)[0]
+    x = torch.randn(2, 3, 32, 32)
+    for convention in ("darts", "naslib"):
+        model = NB301.to_model(arch, init_channels=8, layers=3, num_classes=5,
+                               convention=convention)
+        model.train()
+        out = model(x)
+        out.sum().backward()
+        assert out.shape == (2, 5) and torch.isfinite(out).all()
+        model.eval()
+        with torch.no_grad():
+            assert torch.equal(model(x), model(x))
+
+
+def test_unknown_convention_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown convention 'nasbench'; known: darts, naslib"):
+        NB301.to_model(NB301.sample(1)[0], convention="nasbench")
+
+
 # -- sampling and mutation -------------------------------------------------------------------
 def test_sample_is_seeded_and_canonical():
     assert NB301.sample(5, seed=7) == NB301.sample(5, seed=7)

@@ -19,11 +19,15 @@ from ._options import add_data_dir, new_command
 _DOWNLOAD_DOC = """Download the benchmark files (all, or --files) from their original public
 repositories into --dest (default: the user cache). Each file goes through a .part file that
 is renamed only once its SHA-256 matches the manifest; without internet access the command
-fails with one message naming the file, and leaves nothing partial behind."""
+fails with one message naming the file, and leaves nothing partial behind. Files with no
+published checksum recorded (zc_nasbench301.json, zc_transbench101_macro.json) are kept as
+received (trust on first use): the SHA-256 and size received are logged, and their structure
+is checked whenever they are loaded."""
 
 _WHERE_DOC = """Show the data directory the loaders use (--data-dir, else $NASPERF_DATA, else the
 user cache), where that choice came from, and every manifest file as verified (published
-checksum), present (not checked, --no-verify), differing (truncated or modified) or missing;
+checksum), present (not checked: --no-verify, or "no published checksum" for a file without
+one, whose structure is checked on load), differing (truncated or modified) or missing;
 also whether load_benchmark("nb201", "cifar10") would use the embedded table and whether
 missing files are downloaded on first use. Never fails for a missing or partial directory."""
 
@@ -68,13 +72,19 @@ def run(args: argparse.Namespace) -> int:
             f"exist, so every load would fail: fix or unset {fix}")
     state = "" if report.exists else "  [does not exist yet]"
     print(f"data directory: {report.root} (from {report.source}){state}")
+    unchecked = 0
     for f in report.files:
-        detail = f" ({f.state}{': ' + f.detail if f.detail else ''})"
-        print(f"  [{_MARK[f.state]}] {f.entry.path}{detail}")
+        if f.detail == data.NO_CHECKSUM:
+            unchecked += 1
+            state = f"{f.state} ({f.detail}), structure checked on load"
+        else:
+            state = f"{f.state}{': ' + f.detail if f.detail else ''}"
+        print(f"  [{_MARK[f.state]}] {f.entry.path} ({state})")
     n = len(report.files)
     present = report.count("verified", "present", "differs")
     print(f"{present} of {n} files present, {report.count('verified')} verified, "
-          f"{report.count('differs')} differing from the published files.")
+          + (f"{unchecked} without a published checksum, " if unchecked else "")
+          + f"{report.count('differs')} differing from the published files.")
     if report.count("differs"):
         print("differing files raise an error when loaded: re-download them with "
               f"`nasperf data download --force --dest {report.root}`, or set NASPERF_VERIFY=0 "

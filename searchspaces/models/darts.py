@@ -11,6 +11,23 @@ outputs the concatenation of its four intermediate nodes (4C channels). Operatio
 DARTS's ``operations.py``; convolutions have no bias and every BatchNorm is affine (DARTS
 builds eval cells with ``affine=True``, and so does Auto-PyTorch's copy used by NB301).
 
+Conventions
+-----------
+``convention`` chooses how the operations *inside* the cells are built (:data:`CONVENTIONS`):
+
+``"darts"`` (default)  The DARTS paper's evaluation network, which NB301 trained: every
+                       BatchNorm affine, pooling ops without BatchNorm.
+``"naslib"``           NASLib's NB301 network (``nasbench301/graph.py``, ``_set_ops``), which
+                       NAS-Bench-Suite-Zero scored (its ``params``, ``flops`` and proxies):
+                       SepConv, DilConv and the stride-2 skip (FactorizedReduce) have
+                       non-affine BatchNorms, and max/avg pooling is followed by a
+                       ``BatchNorm2d(C, affine=False)``.
+
+Both share the stem, the cell preprocessing (ReLU-Conv1x1-BN, FactorizedReduce) and the
+classifier (all affine). The naslib network therefore has exactly the affine BatchNorm
+parameters of the cell ops fewer (2 per channel of every BN inside an op; 0.9-1.0% of the
+total at NB301's C=32, 8 cells), and the same FLOPs up to the BatchNorms after the pools.
+
 Parameter counts: :meth:`DARTSNetwork.num_parameters` excludes the auxiliary head by
 default, like DARTS's ``utils.count_parameters_in_MB`` (the head is dropped at test time).
 The DARTS-V2 genotype at C=36, 20 layers has 3,349,342 such parameters (the paper's 3.3M).
@@ -19,6 +36,7 @@ The DARTS-V2 genotype at C=36, 20 layers has 3,349,342 such parameters (the pape
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -43,26 +61,68 @@ class DwPwConv(nn.Sequential):
         )
 
 
-def sep_conv(c: int, kernel: int, stride: int) -> nn.Module:
+@dataclass(frozen=True)
+class OpConvention:
+    """How the operations inside a cell are built.
+
+    Attributes
+    ----------
+    affine : bool
+        BatchNorms of SepConv, DilConv and the stride-2 skip have a learnable scale and shift.
+    pool_bn : bool
+        Max and average pooling are followed by ``BatchNorm2d(C, affine=False)``.
+    """
+
+    affine: bool = True
+    pool_bn: bool = False
+
+
+#: Convention name -> :class:`OpConvention` (see the module docstring).
+CONVENTIONS: dict[str, OpConvention] = {
+    "darts": OpConvention(affine=True, pool_bn=False),
+    "naslib": OpConvention(affine=False, pool_bn=True),
+}
+DARTS = CONVENTIONS["darts"]
+
+
+def get_convention(convention: str | OpConvention) -> OpConvention:
+    """An :class:`OpConvention`, or the one named in :data:`CONVENTIONS`."""
+    if isinstance(convention, OpConvention):
+        return convention
+    if isinstance(convention, str) and convention in CONVENTIONS:
+        return CONVENTIONS[convention]
+    raise ValueError(f"unknown convention {convention!r}; known: {', '.join(CONVENTIONS)}")
+
+
+def sep_conv(c: int, kernel: int, stride: int, affine: bool = True) -> nn.Module:
     """DARTS ``SepConv``: two ReLU-dw-pw-BN blocks, stride in the first one."""
     pad = kernel // 2
-    return nn.Sequential(DwPwConv(c, c, kernel, stride, pad), DwPwConv(c, c, kernel, 1, pad))
+    return nn.Sequential(DwPwConv(c, c, kernel, stride, pad, affine=affine),
+                         DwPwConv(c, c, kernel, 1, pad, affine=affine))
 
 
-def dil_conv(c: int, kernel: int, stride: int) -> nn.Module:
+def dil_conv(c: int, kernel: int, stride: int, affine: bool = True) -> nn.Module:
     """DARTS ``DilConv``: one ReLU-dw(dilation 2)-pw-BN block."""
-    return DwPwConv(c, c, kernel, stride, padding=kernel - 1, dilation=2)
+    return DwPwConv(c, c, kernel, stride, padding=kernel - 1, dilation=2, affine=affine)
 
 
-#: op name -> factory(channels, stride) for the DARTS / NB301 operations.
-DARTS_OPS: dict[str, Callable[[int, int], nn.Module]] = {
-    "max_pool_3x3": lambda c, s: nn.MaxPool2d(3, stride=s, padding=1),
-    "avg_pool_3x3": lambda c, s: nn.AvgPool2d(3, stride=s, padding=1, count_include_pad=False),
-    "skip_connect": lambda c, s: skip(c, c, s),
-    "sep_conv_3x3": lambda c, s: sep_conv(c, 3, s),
-    "sep_conv_5x5": lambda c, s: sep_conv(c, 5, s),
-    "dil_conv_3x3": lambda c, s: dil_conv(c, 3, s),
-    "dil_conv_5x5": lambda c, s: dil_conv(c, 5, s),
+def pool(kind: str, c: int, stride: int, bn: bool = False) -> nn.Module:
+    """3x3 max or average pooling (``count_include_pad=False``), optionally followed by a
+    non-affine ``BatchNorm2d(c)`` (NASLib's ``use_bn=True``)."""
+    layer: nn.Module = (nn.MaxPool2d(3, stride=stride, padding=1) if kind == "max" else
+                        nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False))
+    return nn.Sequential(layer, nn.BatchNorm2d(c, affine=False)) if bn else layer
+
+
+#: op name -> factory(channels, stride, convention) for the DARTS / NB301 operations.
+DARTS_OPS: dict[str, Callable[[int, int, OpConvention], nn.Module]] = {
+    "max_pool_3x3": lambda c, s, k=DARTS: pool("max", c, s, bn=k.pool_bn),
+    "avg_pool_3x3": lambda c, s, k=DARTS: pool("avg", c, s, bn=k.pool_bn),
+    "skip_connect": lambda c, s, k=DARTS: skip(c, c, s, affine=k.affine),
+    "sep_conv_3x3": lambda c, s, k=DARTS: sep_conv(c, 3, s, affine=k.affine),
+    "sep_conv_5x5": lambda c, s, k=DARTS: sep_conv(c, 5, s, affine=k.affine),
+    "dil_conv_3x3": lambda c, s, k=DARTS: dil_conv(c, 3, s, affine=k.affine),
+    "dil_conv_5x5": lambda c, s, k=DARTS: dil_conv(c, 5, s, affine=k.affine),
 }
 
 
@@ -106,13 +166,18 @@ class DARTSCell(nn.Module):
         The previous cell reduced, so c_{k-2} is downsampled by FactorizedReduce.
     concat : sequence of int, optional
         Nodes concatenated into the output (default all intermediate nodes).
+    convention : str or OpConvention
+        How the ops are built (``"darts"`` or ``"naslib"``; see the module docstring). The
+        preprocessing is the same in both.
     """
 
     def __init__(self, pairs: Sequence[tuple[str, int]], c_prev_prev: int, c_prev: int,
                  c: int, reduction: bool, reduction_prev: bool,
-                 concat: Sequence[int] | None = None) -> None:
+                 concat: Sequence[int] | None = None,
+                 convention: str | OpConvention = "darts") -> None:
         super().__init__()
         check_cell(pairs)
+        conv = get_convention(convention)
         self.reduction = reduction
         if reduction_prev:
             self.preprocess0: nn.Module = FactorizedReduce(c_prev_prev, c)
@@ -121,7 +186,7 @@ class DARTSCell(nn.Module):
         self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
         self.indices = tuple(int(src) for _, src in pairs)
         self.ops = nn.ModuleList(
-            DARTS_OPS[op](c, 2 if reduction and src < 2 else 1) for op, src in pairs
+            DARTS_OPS[op](c, 2 if reduction and src < 2 else 1, conv) for op, src in pairs
         )
         self.steps = len(pairs) // 2
         self.concat = tuple(concat) if concat is not None else tuple(range(2, 2 + self.steps))
@@ -188,6 +253,11 @@ class DARTSNetwork(nn.Module):
         the epochs by setting ``model.drop_prob``; NB301 used 0.2.
     normal_concat, reduce_concat : sequence of int, optional
         Nodes concatenated by each cell (default all intermediate nodes).
+    convention : str or OpConvention
+        ``"darts"`` (default: the DARTS / NB301-training network, every BatchNorm affine,
+        pools without BatchNorm) or ``"naslib"`` (NASLib's NB301 network, scored by
+        NAS-Bench-Suite-Zero: non-affine BatchNorms inside the cell ops and a non-affine
+        BatchNorm after each pool); see the module docstring.
 
     ``forward`` maps images ``(N, 3, H, W)`` to logits ``(N, num_classes)``; with
     ``auxiliary=True`` the input must be 32x32 (the head expects an 8x8 map).
@@ -197,8 +267,10 @@ class DARTSNetwork(nn.Module):
                  num_classes: int = 10, init_channels: int = 32, layers: int = 8,
                  auxiliary: bool = False, drop_prob: float = 0.0,
                  normal_concat: Sequence[int] | None = None,
-                 reduce_concat: Sequence[int] | None = None) -> None:
+                 reduce_concat: Sequence[int] | None = None,
+                 convention: str | OpConvention = "darts") -> None:
         super().__init__()
+        self.convention = get_convention(convention)
         if layers < 1 or init_channels < 1 or num_classes < 1:
             raise ValueError(f"layers, init_channels and num_classes must be positive, got "
                              f"{layers}, {init_channels}, {num_classes}")
@@ -223,7 +295,7 @@ class DARTSNetwork(nn.Module):
                 c_curr *= 2
             cell = DARTSCell(reduce if reduction else normal, c_prev_prev, c_prev, c_curr,
                              reduction, reduction_prev,
-                             reduce_concat if reduction else normal_concat)
+                             reduce_concat if reduction else normal_concat, self.convention)
             self.cells.append(cell)
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
