@@ -212,7 +212,11 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         Cache each family's matrix, names and groups as ``.npz`` there, keyed by the family,
         a hash of every architecture string and proxy value of ``bench`` and the package
         version (:func:`benchmark_fingerprint`). Entries are written atomically and checked
-        on read; a stale, truncated or corrupt entry is recomputed (with a warning).
+        on read; a stale, truncated or corrupt entry is recomputed (with a warning). A
+        family is known by its name only: a family added to :data:`FEATURE_FAMILIES` with
+        other options must get another name (``"noise1000"``, not ``"noise"``), or the
+        cache (and the runner's resume key, which holds the feature-set name) would
+        reuse the other one's values.
     progress : bool
         ``False`` turns off the encoders' progress bars (passed as ``progress=False`` to
         every family that forwards options to an encoder); ``True`` keeps their defaults.
