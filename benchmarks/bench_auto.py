@@ -24,7 +24,9 @@ Usage (from the repository root)::
 
 writes ``<out>/<task>/results.csv`` for every task (resumable: a rerun skips finished rows),
 ``<out>/auto_generalisation.csv`` with all rows, and prints a markdown table of Kendall tau
-(mean ± std over seeds). ``--tasks`` picks tasks by name.
+(mean ± std over seeds): one row per task and train size, one column per configuration.
+``--tasks`` picks tasks by name; ``--table FILE`` only prints the table of a CSV written
+before (``docs/results_auto_generalisation.csv``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from _common import int_list, str_list
 
 from nasperf.eval.features import FEATURE_FAMILIES, graf_all
 from nasperf.eval.runner import run_benchmark
-from nasperf.eval.summary import summary_table
 from nasperf.eval.tables import markdown_table
 from nasperf.searchspaces import load_benchmark
 
@@ -105,6 +106,24 @@ def run(tasks: list[str], seeds: int, train_sizes: list[int], out: Path, n_noise
     return table
 
 
+def combined_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Task x train size rows, one ``mean ± std (seeds)`` column per configuration."""
+    cells = []
+    for (task, n, pred), rows in table.groupby(["task", "train_size", "predictor"], sort=False):
+        tau = rows["kendall_tau"]
+        cells.append({"task": task, "n": int(n), "predictor": pred,
+                      "tau": f"{tau.mean():.3f} ± {tau.std(ddof=1):.3f}",
+                      "seeds": rows["seed"].nunique()})
+    cells = pd.DataFrame(cells)
+    wide = cells.pivot_table(index=["task", "n"], columns="predictor", values="tau",
+                             aggfunc="first", sort=False)
+    names = {"auto": "auto (graf_all+zc)", "auto_previous": "auto_previous (graf_all+zc)",
+             "lightgbm": "lightgbm (graf+zc)"}
+    wide = wide[[p for p in names if p in wide.columns]].rename(columns=names)
+    seeds = cells.groupby(["task", "n"], sort=False)["seeds"].min()
+    return wide.assign(seeds=seeds).reset_index()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tasks", type=str_list, default=list(TASKS),
@@ -117,16 +136,19 @@ def main() -> None:
     p.add_argument("--data-dir", default=None, help="benchmark data directory")
     p.add_argument("--out", type=Path, default=Path("results/bench_auto"),
                    help="output directory (default: results/bench_auto)")
+    p.add_argument("--table", type=Path, default=None,
+                   help="only print the table of this auto_generalisation.csv")
     args = p.parse_args()
+    if args.table is not None:
+        print(markdown_table(combined_table(pd.read_csv(args.table))))
+        return
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
         p.error(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     table = run(args.tasks, args.seeds, args.train_sizes, args.out, args.noise, args.data_dir)
-    for task, rows in table.groupby("task", sort=False):
-        print(f"\n### {task}\n")
-        print(markdown_table(summary_table(rows, "kendall_tau")))
+    print(markdown_table(combined_table(table)))
 
 
 if __name__ == "__main__":

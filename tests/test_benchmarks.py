@@ -96,3 +96,20 @@ def test_bench_proxies(data_dir, tmp_path):
     assert len(pd.read_csv(tmp_path / "proxies_nb201_scores.csv")) == 1
     md = (tmp_path / "proxies_benchmark.md").read_text()
     assert "python benchmarks/bench_proxies.py" in md and "## All proxies on 1 cells" in md
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_bench_auto(data_dir, tmp_path):
+    out = run_script("bench_auto", "--tasks", "nb101/cifar10,many_features", "--seeds", "1",
+                     "--train-sizes", "32", "--noise", "40", "--out", str(tmp_path / "auto"),
+                     "--data-dir", str(data_dir), cwd=tmp_path)
+    lines = out.splitlines()
+    assert lines[0] == ("| task | n | auto (graf_all+zc) | auto_previous (graf_all+zc) | "
+                        "lightgbm (graf+zc) | seeds |")
+    assert any(line.startswith("| many_features | 32 |") for line in lines)
+    df = pd.read_csv(tmp_path / "auto" / "auto_generalisation.csv")
+    assert len(df) == 6 and set(df["predictor"]) == {"auto", "auto_previous", "lightgbm"}
+    again = run_script("bench_auto", "--table", str(tmp_path / "auto" / "auto_generalisation.csv"),
+                       cwd=tmp_path)
+    assert again.splitlines() == lines  # the table is reprinted from the CSV alone
