@@ -15,7 +15,7 @@ predictor never sees a non-finite value: ``fit`` and ``predict`` apply one docum
 ``"impute"`` (default)
     ``fit`` learns, per column, the median of the finite training values (``impute_values_``)
     and replaces every NaN, +inf and -inf in the training and later prediction inputs by it.
-    A column with no finite training value is imputed with 0.0 (a warning is logged).
+    A column with no finite training value is imputed with 0.0 (logged at INFO level).
     Targets ``y`` must always be finite: a NaN/inf target raises ``ValueError``.
 ``"raise"``
     Any NaN or inf in ``X`` raises ``ValueError`` naming the affected rows and columns.
@@ -440,13 +440,18 @@ class RankerMixin:
 
 
 def _finite_column_medians(X: np.ndarray) -> np.ndarray:
-    """Per-column median over finite entries; 0.0 (with a warning) for all-non-finite."""
+    """Per-column median over finite entries; 0.0 for all-non-finite columns (one INFO line
+    lists them: such a column is constant, so it carries no information either way)."""
     finite = np.isfinite(X)
     out = np.zeros(X.shape[1])
+    empty = []
     for j in range(X.shape[1]):
         col = X[finite[:, j], j]
         if col.size:
             out[j] = np.median(col)
         else:
-            logger.warning("column %d has no finite training value; imputing 0.0", j)
+            empty.append(j)
+    if empty:
+        logger.info("%d column(s) without a finite training value imputed with 0.0: %s",
+                    len(empty), empty[:20])
     return out
