@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import itertools
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -67,24 +64,6 @@ def test_directory_is_used_whole_and_missing_env_dir_is_an_error(tmp_path, monke
 
 
 # -- download from a local file server -----------------------------------------------------------
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-
-    class Quiet(handler.func):  # type: ignore[misc, name-defined]
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
 
 
 def test_download_verifies_checksum_and_is_idempotent(file_server, tmp_path, monkeypatch):

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.server
 import json
 import logging
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -343,23 +341,6 @@ def test_checksum_helpers_refuse_an_entry_without_one(zc_dir):
     with pytest.raises(ValueError, match="no published checksum"):
         data_mod.mismatch(path, entry)
     assert data_mod.resolve_file(NB301_REL, zc_dir[0], verify=True) == (path, False)
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
 
 
 def test_download_without_checksum_trusts_on_first_use(file_server, tmp_path, monkeypatch,
