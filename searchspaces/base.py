@@ -204,6 +204,11 @@ class SearchSpace(ABC):
         :func:`check_seed`.
         """
 
+    def neighbours(self, arch: Any) -> list:
+        """Every architecture one edit away from ``arch`` (the edits of :meth:`mutate`), in a
+        fixed order; only for spaces where that list is short."""
+        raise NotImplementedError(f"{self.name} does not list the neighbours of a cell")
+
     def enumerate(self) -> list:
         """Every architecture of the space (only for small spaces)."""
         raise NotImplementedError(f"{self.name} is too large to enumerate")

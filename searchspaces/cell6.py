@@ -189,6 +189,12 @@ class Cell6Space(SearchSpace):
         ops[edge] = choices[int(rng.integers(len(choices)))]
         return self.arch_type(tuple(ops))
 
+    def neighbours(self, arch: Cell6Arch) -> list[Cell6Arch]:
+        """The ``6 * (len(ops) - 1)`` cells with the op of one edge changed, by edge then op."""
+        arch = self.check(arch)
+        return [self.arch_type(arch.ops[:e] + (op,) + arch.ops[e + 1:])
+                for e in range(6) for op in self.ops if op != arch.ops[e]]
+
     def enumerate(self) -> list[Cell6Arch]:
         """All ``len(ops) ** 6`` cells, in NASLib tuple order (lexicographic on op ids)."""
         out = []

@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bias": ("bias", "bias of a proxy towards architectural quantities, before/after "
                      "correction"),
     "summary": ("summary", "markdown table of mean ± std from results.csv files"),
+    "search": ("search", "architecture search on a labelled benchmark (optimisers x trials)"),
 }
 
 
