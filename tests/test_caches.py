@@ -155,7 +155,7 @@ def test_proxies_out_is_torn_line_safe(tmp_path, capsys, caplog):
 
 
 # -- encoder checkpoints --------------------------------------------------------------------------
-def test_corrupt_checkpoint_is_pretrained_again(tmp_path, caplog):
+def test_corrupt_checkpoint_is_pretrained_again(tmp_path, caplog, one_torch_thread):
     import torch
 
     from nasperf.encoders.arch2vec import Arch2VecEncoder
@@ -165,18 +165,13 @@ def test_corrupt_checkpoint_is_pretrained_again(tmp_path, caplog):
     unlabeled = list(dict.fromkeys(space.sample(80, seed=0)))
     kw = dict(latent_dim=4, hidden_dim=16, n_layers=2, batch_size=16, n_prior_samples=50,
               progress=False, use_cache=True, cache_dir=str(tmp_path), epochs=1)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        enc = Arch2VecEncoder("nb201", **kw).fit(unlabeled=unlabeled)
-        path = enc.checkpoint_path_
-        X = enc.transform(unlabeled[:5])
-        path.write_bytes(path.read_bytes()[:100])
-        with caplog.at_level(logging.WARNING, logger="nasperf"):
-            again = Arch2VecEncoder("nb201", **kw).fit(unlabeled=unlabeled)
-        assert "unreadable" in caplog.text and "pretraining again" in caplog.text
-        assert np.allclose(again.transform(unlabeled[:5]), X)  # same seed: same model
-        assert torch.load(path, weights_only=True)["encoder"] == "Arch2VecEncoder"
-        assert [p for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
-    finally:
-        torch.set_num_threads(n)
+    enc = Arch2VecEncoder("nb201", **kw).fit(unlabeled=unlabeled)
+    path = enc.checkpoint_path_
+    X = enc.transform(unlabeled[:5])
+    path.write_bytes(path.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING, logger="nasperf"):
+        again = Arch2VecEncoder("nb201", **kw).fit(unlabeled=unlabeled)
+    assert "unreadable" in caplog.text and "pretraining again" in caplog.text
+    assert np.allclose(again.transform(unlabeled[:5]), X)  # same seed: same model
+    assert torch.load(path, weights_only=True)["encoder"] == "Arch2VecEncoder"
+    assert [p for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []

@@ -33,13 +33,8 @@ TINY_CATE = dict(d_model=16, n_heads=2, d_ff=32, n_layers=1, n_cross_layers=1, b
 ENCODERS = [(Arch2VecEncoder, TINY_A2V, 4), (CATEEncoder, TINY_CATE, 16)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run far faster on one thread (no thread spinning on a shared CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+#: Tiny torch models run far faster on one thread (no thread spinning on a shared CPU).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -175,22 +175,13 @@ def test_to_graph_and_enumerate_raise():
 
 
 # -- the network -----------------------------------------------------------------------------
-@pytest.fixture
-def one_thread():
-    """Run torch on one thread (a loaded 2-core machine makes 2 threads ~50x slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_darts_v2_parameter_count():
     model = NB301.to_model(NB301.parse(DARTS_V2), init_channels=36, layers=20, auxiliary=True)
     assert model.num_parameters() == 3_349_342  # DARTS train.py "param size = 3.349342MB"
     assert model.num_parameters(auxiliary=True) > 3_349_342
 
 
-def test_forward_shapes_nb301_config(one_thread):
+def test_forward_shapes_nb301_config(one_torch_thread):
     torch.manual_seed(0)
     a = NB301.sample(1, seed=3)[0]
     model = NB301.to_model(a, num_classes=10)
@@ -205,7 +196,7 @@ def test_forward_shapes_nb301_config(one_thread):
         assert model.forward_with_aux(x)[1] is None
 
 
-def test_auxiliary_and_drop_path_in_training(one_thread):
+def test_auxiliary_and_drop_path_in_training(one_torch_thread):
     torch.manual_seed(0)
     model = NB301.to_model(NB301.parse(DARTS_V2), init_channels=8, layers=5, auxiliary=True,
                            drop_prob=0.5, num_classes=3)
@@ -334,7 +325,7 @@ def test_naslib_pools_have_a_non_affine_bn():
     assert NB301.to_model(arch, convention="darts").convention.pool_bn is False
 
 
-def test_forward_both_conventions(one_thread):
+def test_forward_both_conventions(one_torch_thread):
     torch.manual_seed(0)
     arch = NB301.sample(1, seed=4)[0]
     x = torch.randn(2, 3, 32, 32)

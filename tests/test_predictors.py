@@ -80,14 +80,8 @@ def data():
     return X, monotone(X) + 0.05 * rng.normal(size=80), Xt, monotone(Xt)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: Tiny torch models run far faster on one thread (no thread spinning on a shared CPU).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,9 @@ from nasperf.search import (
 )
 from nasperf.searchspaces import Benchmark, get_space
 
+#: Tiny torch models (MLP ensemble, GP) run far faster on one thread.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CONV3, CONV1 = "nor_conv_3x3", "nor_conv_1x1"
 #: Fast settings of the model-based optimisers for tests.
 FAST = {"bananas": {"predictor__n_estimators": 2, "predictor__max_epochs": 20},
