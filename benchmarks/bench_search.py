@@ -95,11 +95,13 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
     path = args.out / "search_summary.csv"
-    old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["task"])
+    old = (pd.read_csv(path) if path.exists()
+           else pd.DataFrame(columns=["task", "optimizer"]))
     for task in args.tasks:
         table = run_task(task, args.optimizers, args.trials, args.budget, args.at, args.out,
                          args.data_dir)
-        old = pd.concat([old[old["task"] != task], table], ignore_index=True)
+        done = old["task"].eq(task) & old["optimizer"].isin(table["optimizer"])
+        old = pd.concat([old[~done], table], ignore_index=True)
         args.out.mkdir(parents=True, exist_ok=True)
         old.to_csv(path, index=False, float_format=lambda v: f"{v:.4f}" if np.isfinite(v)
                    else "")

@@ -160,11 +160,16 @@ def test_regularized_evolution_beats_random_on_the_pool(objective):
 
 # -- model-based optimisers ----------------------------------------------------------------------
 def test_zero_shot_warm_start_asks_the_top_of_the_pool(pool):
-    opt = get_optimizer("predictor_guided_zc", space=pool, random_state=0, num_init=8)
+    opt = get_optimizer("predictor_guided_zc", space=pool, random_state=0, num_init=8,
+                        num_warm=None)
     first = opt.ask(8)
     score = zero_shot_score(pool.proxies[["synflow", "jacov", "snip"]])
-    top = set(np.argsort(-score, kind="stable")[:8])
-    assert {opt.domain_.key(a) for a in first} == top
+    order = np.argsort(-score, kind="stable")
+    assert {opt.domain_.key(a) for a in first} == set(order[:8])
+    mixed = get_optimizer("predictor_guided_zc", space=pool, random_state=0)
+    keys = [mixed.domain_.key(a) for a in mixed.ask(10)]
+    assert set(keys[:5]) == set(order[:5]) and not set(keys[5:]) & set(order[:5])
+    assert len(set(keys)) == 10
     single = get_optimizer("predictor_guided", space=pool, random_state=0, warm_start="snip")
     assert all(a.ops.count(CONV3) == 6 or a.ops.count(CONV3) >= 5 for a in single.ask(3))
 
