@@ -18,10 +18,11 @@ Layout of one ``Data`` object
     The directed edges ``i -> j`` of the adjacency (``adjacency[i, j] == 1``), source row
     first, in row-major order; nodes keep the order of the ArchGraph (topological).
 ``num_nodes`` : int
-``u`` : float32 tensor ``[1, n_global_features]``, optional
+``u`` : float64 tensor ``[1, n_global_features]``, optional
     Per-graph global features (e.g. zero-cost proxies), set by ``transform(X, u=U)`` or
-    :func:`attach_global_features`. The leading dimension of 1 makes PyG batching stack them
-    into ``[n_graphs, n_global_features]``.
+    :func:`attach_global_features`. Float64, since raw proxies such as ``synflow`` (up to
+    1e61) overflow float32; NaN and inf are kept for the predictor's ``nan_policy``. The
+    leading dimension of 1 makes PyG batching stack them into ``[n_graphs, n_global_features]``.
 
 Multi-cell spaces (NB301: ``normal`` and ``reduce``) give one disjoint union per
 architecture: the nodes of the first cell, then those of the second (edge indices offset
@@ -62,7 +63,7 @@ def attach_global_features(graphs: Sequence, u: Any) -> np.ndarray:
     Returns
     -------
     np.ndarray of object, shape (n,)
-        New ``Data`` objects (the inputs are not modified) with ``u`` a float32 tensor
+        New ``Data`` objects (the inputs are not modified) with ``u`` a float64 tensor
         ``[1, d]``.
     """
     import torch
@@ -79,7 +80,7 @@ def attach_global_features(graphs: Sequence, u: Any) -> np.ndarray:
     out = np.empty(len(graphs), dtype=object)
     for i, g in enumerate(graphs):
         d = g.clone()
-        d.u = torch.as_tensor(arr[i : i + 1], dtype=torch.float32)
+        d.u = torch.as_tensor(arr[i : i + 1], dtype=torch.float64)
         out[i] = d
     return out
 
@@ -138,7 +139,7 @@ class GraphDataEncoder(ArchEncoder):
         ----------
         X : sequence of architectures (or ArchGraph objects), length n
         u : array-like of shape (n, d), optional
-            Per-graph global features, stored as ``data.u`` (float32 ``[1, d]``).
+            Per-graph global features, stored as ``data.u`` (float64 ``[1, d]``).
 
         Returns
         -------
