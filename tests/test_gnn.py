@@ -219,6 +219,20 @@ def test_random_state_determinism(nb201):
     assert torch.equal(state, torch.random.get_rng_state())  # the global RNG is untouched
 
 
+def test_early_stopping_uses_an_inner_split(nb201):
+    _, graphs, y = nb201
+    kw = {**TINY, "max_epochs": 200, "patience": 3}
+    model = GNNPredictor(random_state=0, early_stopping=True, **kw).fit(graphs[:60], y[:60])
+    assert min(model.n_epochs_) < 200
+    again = GNNPredictor(random_state=0, early_stopping=True, **kw).fit(graphs[:60], y[:60])
+    assert again.n_epochs_ == model.n_epochs_
+    assert np.array_equal(again.predict(graphs[60:]), model.predict(graphs[60:]))
+    full = GNNPredictor(random_state=0, **{**TINY, "max_epochs": 7}).fit(graphs[:60], y[:60])
+    assert full.n_epochs_ == [7, 7]  # without early stopping: every epoch, all the data
+    with pytest.raises(ValueError, match="validation_fraction"):
+        GNNPredictor(validation_fraction=1.0, **TINY).fit(graphs[:10], y[:10])
+
+
 def test_clone_and_pickle_of_a_fitted_model(nb201):
     _, graphs, y = nb201
     model = GNNPredictor(random_state=0, device="cpu", **TINY).fit(graphs[:60], y[:60])
