@@ -116,6 +116,8 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
         raise ValueError(f"{hint}; got a single {type(X).__name__}, wrap it in a list")
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # a DataFrame
         cols = [X.iloc[:, j].to_numpy() for j in range(X.shape[1])]
+    elif hasattr(X, "iloc") and getattr(X, "ndim", 0) == 1:  # a Series
+        cols = [X.to_numpy()]
     elif isinstance(X, np.ndarray):
         if X.ndim == 1 or (X.ndim == 2 and X.dtype == object):
             cols = [X] if X.ndim == 1 else [X[:, j] for j in range(X.shape[1])]
@@ -157,13 +159,15 @@ def _graph_parts(graphs: list) -> tuple[int, int]:
     for i, g in enumerate(graphs):
         x = getattr(g, "x", None)
         ei = getattr(g, "edge_index", None)
-        if x is None or x.dim() != 2 or x.shape[0] < 1:
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] < 1:
             raise ValueError(f"graph {i} has no node features x of shape [n_nodes, d]")
-        if ei is None or ei.dim() != 2 or ei.shape[0] != 2:
+        if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.shape[0] != 2:
             raise ValueError(f"graph {i} has no edge_index of shape [2, n_edges]")
         if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= x.shape[0]):
             raise ValueError(f"graph {i}: edge_index refers to nodes outside 0..{x.shape[0] - 1}")
         u = getattr(g, "u", None)
+        if u is not None and not isinstance(u, torch.Tensor):
+            raise ValueError(f"graph {i}: global features u must be a tensor [1, d]")
         du = 0 if u is None else int(u.reshape(1, -1).shape[1])
         if d_node is None:
             d_node, d_u = int(x.shape[1]), du

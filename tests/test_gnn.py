@@ -257,6 +257,8 @@ def test_global_features_from_u_and_table_columns(nb201):
     model2 = GNNPredictor(random_state=0, **TINY).fit(table.iloc[:100], y[:100])
     assert np.allclose(model2.predict(table.iloc[100:]), model.predict(with_u[100:]))
     assert model2.clean_input(table.iloc[:5]).shape == (5, 2)
+    series = GNNPredictor(random_state=0, **TINY).fit(table["graph:data"].iloc[:30], y[:30])
+    assert series.n_global_features_ == 0
     with pytest.raises(ValueError, match="nan_policy='raise'"):
         GNNPredictor(nan_policy="raise", **TINY).fit(with_u[:100], y[:100])
     with pytest.raises(ValueError, match="0 global features, but GNNPredictor was fitted "
@@ -330,3 +332,35 @@ def test_runner_rejects_mismatched_predictors_and_features(toy_bench):
     assert names[0] == "graph:data" and groups["graph"] == [0]
     graphs, extra = split_graph_input(pd.DataFrame(X, columns=names).infer_objects())
     assert len(graphs) == len(toy_bench) and extra.shape == (len(toy_bench), 2)
+
+
+@pytest.mark.parametrize("features, predictor, words", [
+    ("graph", "extra_trees", ["'extra_trees' takes numeric features", "holds graphs"]),
+    ("graf+zc", "gnn", ["'gnn' takes graphs", "'graph' family"]),
+])
+def test_cli_mismatch_is_one_line_and_exit_2(features, predictor, words, tmp_path, capsys):
+    from nasperf.eval.cli import main
+
+    argv = ["benchmark", "--space", "nb201", "--features", features, "--predictors", predictor,
+            "--train-sizes", "32", "--seeds", "1", "--out", str(tmp_path)]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    lines = capsys.readouterr().err.splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+@pytest.mark.slow
+def test_cli_benchmark_graph_zc_on_nb201(data_dir, tmp_path, capsys):
+    from nasperf.eval.cli import main
+
+    code = main(["benchmark", "--space", "nb201", "--dataset", "cifar10", "--features",
+                 "graph+zc", "--predictors", "gnn", "--train-sizes", "32", "--seeds", "1",
+                 "--data-dir", str(data_dir), "--out", str(tmp_path)])
+    assert code in (0, None)
+    df = pd.read_csv(tmp_path / "results.csv")
+    assert df[["features", "predictor", "train_size"]].values.tolist() == [["graph+zc", "gnn",
+                                                                           32]]
+    assert df["kendall_tau"].iloc[0] > 0.3 and df["n_test"].iloc[0] > 9000
