@@ -2,7 +2,8 @@
 
 ``OneHotEncoder`` (adjacency / edge-op one-hot, or integer categories) and ``PathEncoder``
 (BANANAS path encoding) are hand-built; ``Arch2VecEncoder`` and ``CATEEncoder`` (learned
-embeddings) are imported on first access. GRAF features live in :mod:`nasperf.graphfeatures`.
+embeddings) and ``GraphDataEncoder`` (torch-geometric graphs for graph neural predictors; the
+``gnn`` extra) are imported on first access. GRAF features live in :mod:`nasperf.graphfeatures`.
 
 >>> from nasperf.encoders import OneHotEncoder
 >>> OneHotEncoder("nb201").fit_transform(["(0, 2, 3, 2, 3, 1)"]).shape
@@ -17,7 +18,8 @@ from .onehot import OneHotEncoder
 from .path import PathEncoder
 
 #: Encoders defined in modules that are imported lazily (they pull in torch).
-_LAZY = {"Arch2VecEncoder": ".arch2vec", "CATEEncoder": ".cate"}
+_LAZY = {"Arch2VecEncoder": ".arch2vec", "CATEEncoder": ".cate",
+         "GraphDataEncoder": ".graph_data", "attach_global_features": ".graph_data"}
 
 # the lazy names are left out of __all__: ``from nasperf.encoders import *`` must not import torch
 __all__ = ["ArchEncoder", "OneHotEncoder", "PathEncoder"]

@@ -15,6 +15,16 @@ arch2vec/CATE).
 and, for families with more than one group, each group inside it
 (``"graf_all.op_count"``), so that predictors, SHAP and ablation tables select columns by
 group instead of by name.
+
+Graph family
+------------
+``graph`` is not a feature matrix: its one column (``"graph:data"``) holds a
+``torch_geometric.data.Data`` object per architecture
+(:class:`nasperf.encoders.GraphDataEncoder`; the ``gnn`` extra), for graph predictors
+(:class:`nasperf.predictors.gnn.GNNPredictor`). Beside it, the numeric columns of the other
+families of the feature set are the graph's global features (``graph+zc``: the proxies).
+Families in :data:`GRAPH_FAMILIES` are never cached, and :func:`build_features` returns them
+(in an object array) only when asked with ``graphs=True``, as the benchmark runner does.
 """
 
 from __future__ import annotations
@@ -82,6 +92,17 @@ def cate(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
     return _encode(CATEEncoder(bench.space, **kw), bench)
 
 
+def graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
+    """One ``torch_geometric.data.Data`` per architecture, as an object array ``(n, 1)``."""
+    from nasperf.encoders import GraphDataEncoder
+
+    data = GraphDataEncoder(bench.space, **kw).fit_transform(bench.archs)
+    X = np.empty((len(data), 1), dtype=object)
+    for i, d in enumerate(data):
+        X[i, 0] = d
+    return X, ["data"], {"graph": [0]}
+
+
 def zc(bench: Benchmark, proxies: Sequence[str] | None = None
        ) -> tuple[np.ndarray, list[str], Groups]:
     """The benchmark's precomputed zero-cost proxies (NaN where a proxy failed), as one group
@@ -112,7 +133,11 @@ FEATURE_FAMILIES: dict[str, FeatureFn] = {
     "flops_params": flops_params,
     "arch2vec": arch2vec,
     "cate": cate,
+    "graph": graph,
 }
+
+#: Families whose column holds graph objects instead of numbers (see the module docstring).
+GRAPH_FAMILIES = frozenset({"graph"})
 
 
 def benchmark_fingerprint(bench: Benchmark, targets: bool = True) -> str:
@@ -199,8 +224,8 @@ def _takes_options(fn: FeatureFn) -> bool:
 
 
 def build_features(bench: Benchmark, families: str | Sequence[str],
-                   cache_dir: str | Path | None = None, progress: bool = True
-                   ) -> tuple[np.ndarray, list[str], Groups]:
+                   cache_dir: str | Path | None = None, progress: bool = True,
+                   graphs: bool = False) -> tuple[np.ndarray, list[str], Groups]:
     """Concatenate feature families for every architecture of ``bench``.
 
     Parameters
@@ -220,6 +245,9 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
     progress : bool
         ``False`` turns off the encoders' progress bars (passed as ``progress=False`` to
         every family that forwards options to an encoder); ``True`` keeps their defaults.
+    graphs : bool
+        Accept the families of :data:`GRAPH_FAMILIES` (not cached); ``X`` is then an object
+        array. Without it such a family raises ``ValueError``.
 
     Returns
     -------
@@ -244,8 +272,12 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         if fam not in FEATURE_FAMILIES:
             known = ", ".join(FEATURE_FAMILIES)
             raise ValueError(f"unknown feature family {fam!r}; known: {known}")
-        key = _cache_key(bench, fam) if cache_dir else ""
-        cached = Path(cache_dir) / f"features_{fam}_{key}.npz" if cache_dir else None
+        if fam in GRAPH_FAMILIES and not graphs:
+            raise ValueError(f"feature family {fam!r} holds graphs, not numeric features: it "
+                             "is only for graph predictors (gnn) in the benchmark runner")
+        use_cache = bool(cache_dir) and fam not in GRAPH_FAMILIES
+        key = _cache_key(bench, fam) if use_cache else ""
+        cached = Path(cache_dir) / f"features_{fam}_{key}.npz" if use_cache else None
         loaded = _load_cached(cached, key, len(bench)) if cached is not None else None
         if loaded is not None:
             X, fam_names, fam_groups = loaded

@@ -48,7 +48,13 @@ import nasperf
 from nasperf._io import RecordLog, atomic_write, content_hash, output_lock
 from nasperf.searchspaces import Benchmark, load_benchmark
 
-from .features import FEATURE_FAMILIES, benchmark_fingerprint, build_features, split_families
+from .features import (
+    FEATURE_FAMILIES,
+    GRAPH_FAMILIES,
+    benchmark_fingerprint,
+    build_features,
+    split_families,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +114,21 @@ def _check_grid(features, predictors, seeds, test) -> tuple[list[str], list[str]
         from nasperf.predictors import list_predictors
 
         raise ValueError(f"no predictor given; known: {', '.join(list_predictors())}")
-    for name in predictors:
-        _make_predictor(name, 0)  # an unknown name raises a ValueError naming the known ones
+    takes_graphs = {}
+    for name in predictors:  # an unknown name raises a ValueError naming the known ones
+        takes_graphs[name] = bool(getattr(_make_predictor(name, 0), "accepts_graphs", False))
+    for feat in features:
+        has_graph = any(f in GRAPH_FAMILIES for f in split_families(feat))
+        for name, takes in takes_graphs.items():
+            if has_graph and not takes:
+                raise ValueError(
+                    f"predictor {name!r} takes numeric features, but feature set {feat!r} "
+                    "holds graphs (family 'graph'); use a graph predictor (gnn) with it, or "
+                    "array features with this predictor")
+            if takes and not has_graph:
+                raise ValueError(
+                    f"predictor {name!r} takes graphs: its feature set must include the "
+                    f"'graph' family (e.g. 'graph' or 'graph+zc'), got {feat!r}")
     if _is_int(seeds):
         if seeds < 1:
             raise ValueError(f"seeds must be a number of seeds >= 1 or a non-empty list of "
@@ -347,7 +366,10 @@ def run_benchmark(
         DataFrame with the ``"<family>:<feature>"`` column names; one with a
         ``feature_groups`` parameter (``omni``, ``auto``) also gets the feature set's
         families as column groups (family name -> column indices, from
-        :func:`~nasperf.eval.features.build_features`).
+        :func:`~nasperf.eval.features.build_features`). A feature set with the ``graph``
+        family gives a column of ``torch_geometric`` graphs (the other families' columns
+        beside it) and goes only to predictors whose ``accepts_graphs`` attribute is true
+        (``gnn``); those get only such feature sets.
     train_sizes : list of int
         Each in ``1..n-1`` for the ``n`` architectures with a target.
     seeds : int or list of int
@@ -435,10 +457,13 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
             if feat not in cache:
                 X, names, groups = build_features(bench, feat,
                                                   cache_dir=out / "cache" if out else None,
-                                                  progress=progress)
+                                                  progress=progress, graphs=True)
                 # rows without a target are dropped, columns never: the groups index these
                 # columns. Named columns also let predictors pick families by prefix ("zc:").
-                cache[feat] = (pd.DataFrame(X[idx_valid], columns=names),
+                frame = pd.DataFrame(X[idx_valid], columns=names)
+                if X.dtype == object:  # graphs: the numeric columns beside them stay numeric
+                    frame = frame.infer_objects()
+                cache[feat] = (frame,
                                {f: groups[f] for f in split_families(feat)})
             row = _run_task(cache[feat], y, pred_name, n, seed, test)
             row = {k: _plain(v) for k, v in {**ident, "features": feat, "predictor": pred_name,

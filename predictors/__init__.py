@@ -1,7 +1,8 @@
 """Performance predictors: scikit-learn regressors from feature arrays to targets.
 
 Predictors see arrays only (``X`` of shape ``(n_samples, n_features)``, ``y`` of shape
-``(n_samples,)``); they import nothing from the feature packages.
+``(n_samples,)``), except the graph predictor ``GNNPredictor`` (``gnn``), which takes
+``torch_geometric.data.Data`` graphs; they import nothing from the feature packages.
 
 >>> from nasperf.predictors import TreePredictor, GPPredictor, get_predictor
 >>> p = TreePredictor(kind="lightgbm").fit(X, y); p.predict(X_test)        # doctest: +SKIP
@@ -18,7 +19,8 @@ Every predictor takes keyword arguments only, works with ``clone``, ``Pipeline``
 
 Optional dependencies: LightGBM and XGBoost (``lightgbm``, ``xgboost``, ``lambdarank``,
 OMNI's default tree) come with ``pip install 'nasperf[boosting]'``, gpytorch (``gp``) with
-``pip install 'nasperf[gp]'``; without them the other predictors (``extra_trees``,
+``pip install 'nasperf[gp]'``, torch-geometric (``gnn``) with ``pip install 'nasperf[gnn]'``;
+without them the other predictors (``extra_trees``,
 ``random_forest``, ``auto``'s default candidates, ...) work and those raise an
 ``ImportError`` naming the extra.
 """
@@ -34,6 +36,7 @@ from .registry import PREDICTORS, get_predictor, list_predictors, register_predi
 _LAZY = {
     "GPPredictor": "gp",
     "MLPEnsemblePredictor": "mlp",
+    "GNNPredictor": "gnn",
     "TreePredictor": "trees",
     "RankerPredictor": "rankers",
     "LambdaRankPredictor": "rankers",

@@ -21,6 +21,7 @@ from .base import make_estimator
 PREDICTORS: dict[str, tuple[str | Callable[..., Any], dict[str, Any]]] = {
     "gp": ("gp:GPPredictor", {}),
     "mlp_ensemble": ("mlp:MLPEnsemblePredictor", {}),
+    "gnn": ("gnn:GNNPredictor", {}),
     "lightgbm": ("trees:TreePredictor", {"kind": "lightgbm"}),
     "xgboost": ("trees:TreePredictor", {"kind": "xgboost"}),
     "random_forest": ("trees:TreePredictor", {"kind": "random_forest"}),

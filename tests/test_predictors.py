@@ -91,7 +91,8 @@ def fitted(data):
 
 
 def test_registry_covers_all_predictors():
-    assert set(list_predictors()) == set(FAST)
+    # the graph predictor (gnn) takes graphs, not arrays: tests/test_gnn.py covers it
+    assert set(list_predictors()) - {"gnn"} == set(FAST)
     with pytest.raises(ValueError, match="unknown predictor 'nope'"):
         get_predictor("nope")
     tree = get_predictor("xgboost", n_jobs=2)

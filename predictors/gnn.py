@@ -1,0 +1,539 @@
+"""A graph neural predictor: an ensemble of GIN regressors on torch-geometric graphs.
+
+Input
+-----
+``X`` holds one graph per architecture, as ``torch_geometric.data.Data`` objects with node
+features ``x`` ``[n_nodes, d_node]`` (the same ``d_node`` for all graphs), ``edge_index``
+``[2, n_edges]`` and optionally per-graph global features ``u`` ``[1, d_global]`` (e.g.
+zero-cost proxies; :class:`nasperf.encoders.GraphDataEncoder` builds such objects). Accepted
+containers:
+
+* a sequence (list, tuple, 1-D object array) of ``Data``;
+* a 2-D table (``pandas.DataFrame`` or 2-D object array) with exactly one column of ``Data``
+  and any number of numeric columns, which are appended to the global features (this is the
+  form the benchmark runner passes for the feature set ``graph+zc``).
+
+The global features (``u`` then the numeric columns) follow the ``nan_policy`` and the
+huge-value transform of every predictor (:mod:`nasperf.predictors.base`) and are then
+standardised. A numeric array without graphs raises ``ValueError``.
+
+Model
+-----
+Node features go through a linear embedding and ``n_layers`` GIN layers
+(``torch_geometric.nn.GINConv`` with a two-layer MLP and a learnable epsilon, ReLU between
+layers). With ``edge_direction="both"`` each layer sums a GIN over the edges (data flows from
+input to output) and a second GIN over the reversed edges, so a node sees its ancestors and
+its descendants through separate weights; ``"forward"`` uses the edges as given. The graph
+embedding concatenates the pooled (``pool="add"`` or ``"mean"``) node states of every layer;
+the head, an MLP ``head_hidden -> 1``, takes it together with the standardised global
+features.
+
+Training
+--------
+Targets are standardised. ``loss="mse"`` minimises the squared error; ``loss="pairwise"``
+minimises the BPR loss ``-log sigmoid(s_i - s_j)`` over every pair of a mini-batch with
+``y_i > y_j`` and then maps each member's scores to the targets by a least-squares affine fit
+on its training data (slope kept positive, so the ranking is unchanged), so that predictions
+and their spread are in the units of ``y`` either way. Adam with ``lr`` and ``weight_decay``;
+with ``early_stopping`` each member holds out ``validation_fraction`` of the training data
+(a random split of its own, at least one graph, only with at least 4 graphs), keeps the
+weights of its best validation epoch and stops after ``patience`` epochs without
+improvement. No data outside ``fit``'s ``X`` is ever used.
+
+Ensemble and determinism: ``random_state`` gives one seed per member; each member is built
+and trained under :func:`nasperf._utils.torch_seed` (the global torch RNG is left
+untouched). ``predict(X, return_std=True)`` returns the ensemble mean and the population
+standard deviation of the member predictions (0 with ``n_ensemble=1``), in the units of y.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from nasperf._utils import import_optional, resolve_device, torch_seed
+
+from .base import (
+    HUGE_VALUE,
+    NAN_POLICIES,
+    BasePredictor,
+    UncertaintyMixin,
+    _finite_column_medians,
+    seeds_from,
+    standardize_fit,
+    timed,
+)
+
+logger = logging.getLogger("nasperf.predictors")
+
+LOSSES = ("mse", "pairwise")
+POOLS = ("add", "mean")
+EDGE_DIRECTIONS = ("both", "forward")
+
+
+def _pyg() -> tuple[Any, Any]:
+    """``(torch_geometric.data, torch_geometric.nn)``, or an ImportError naming the extra."""
+    data = import_optional("torch_geometric.data", "gnn", "GNNPredictor")
+    nn = import_optional("torch_geometric.nn", "gnn", "GNNPredictor")
+    return data, nn
+
+
+def _is_data(obj: Any) -> bool:
+    """True for a ``torch_geometric.data.Data`` (without importing torch-geometric)."""
+    return any(c.__name__ == "Data" and c.__module__.startswith("torch_geometric")
+               for c in type(obj).__mro__)
+
+
+def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
+    """The graphs and the extra numeric global-feature columns of a GNN input.
+
+    Parameters
+    ----------
+    X : sequence of Data, or a 2-D table (DataFrame / object array) with one ``Data`` column
+        See the module docstring.
+
+    Returns
+    -------
+    graphs : list of Data, length n
+    columns : np.ndarray of float64, shape (n, k), or None when there are no numeric columns
+
+    Raises
+    ------
+    ValueError
+        ``X`` holds no graphs (e.g. a numeric feature matrix), more than one graph column,
+        a non-numeric extra column, or is empty.
+    """
+    hint = ("GNNPredictor takes graphs: torch_geometric Data objects (from "
+            "nasperf.encoders.GraphDataEncoder, or the 'graph' feature family)")
+    if _is_data(X) or isinstance(X, (str, bytes)):
+        raise ValueError(f"{hint}; got a single {type(X).__name__}, wrap it in a list")
+    if hasattr(X, "iloc") and hasattr(X, "columns"):  # a DataFrame
+        cols = [X.iloc[:, j].to_numpy() for j in range(X.shape[1])]
+    elif hasattr(X, "iloc") and getattr(X, "ndim", 0) == 1:  # a Series
+        cols = [X.to_numpy()]
+    elif isinstance(X, np.ndarray):
+        if X.ndim == 1 or (X.ndim == 2 and X.dtype == object):
+            cols = [X] if X.ndim == 1 else [X[:, j] for j in range(X.shape[1])]
+        else:
+            raise ValueError(f"{hint}; got a {X.dtype} array of shape {X.shape}")
+    elif isinstance(X, Sequence):
+        items = list(X)  # not np.asarray: a Data object is iterable and would be unpacked
+        if items and not any(_is_data(v) for v in items):
+            shape = np.shape(items) if all(np.ndim(v) <= 1 for v in items) else len(items)
+            raise ValueError(f"{hint}; got a {type(X).__name__} without graphs (shape {shape})")
+        col = np.empty(len(items), dtype=object)
+        for i, v in enumerate(items):
+            col[i] = v
+        cols = [col]
+    else:
+        raise ValueError(f"{hint}; got {type(X).__name__}")
+    if not cols or len(cols[0]) == 0:
+        raise ValueError(f"{hint}; got no samples")
+    is_graph = [len(c) > 0 and all(_is_data(v) for v in c) for c in cols]
+    n_graph = sum(is_graph)
+    if n_graph != 1:
+        what = "no column of graphs" if n_graph == 0 else f"{n_graph} columns of graphs"
+        raise ValueError(f"{hint}; got {what} (exactly one is needed)")
+    graphs = list(cols[is_graph.index(True)])
+    extra = [c for c, g in zip(cols, is_graph) if not g]
+    if not extra:
+        return graphs, None
+    try:
+        num = np.column_stack([np.asarray(c, dtype=np.float64) for c in extra])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the columns beside the graphs must be numeric global features: "
+                         f"{exc}") from None
+    return graphs, num
+
+
+def _graph_parts(graphs: list) -> tuple[int, int]:
+    """``(d_node, d_u)`` shared by all graphs; ValueError naming the first bad graph."""
+    d_node = d_u = None
+    for i, g in enumerate(graphs):
+        x = getattr(g, "x", None)
+        ei = getattr(g, "edge_index", None)
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] < 1:
+            raise ValueError(f"graph {i} has no node features x of shape [n_nodes, d]")
+        if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.shape[0] != 2:
+            raise ValueError(f"graph {i} has no edge_index of shape [2, n_edges]")
+        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= x.shape[0]):
+            raise ValueError(f"graph {i}: edge_index refers to nodes outside 0..{x.shape[0] - 1}")
+        u = getattr(g, "u", None)
+        if u is not None and not isinstance(u, torch.Tensor):
+            raise ValueError(f"graph {i}: global features u must be a tensor [1, d]")
+        du = 0 if u is None else int(u.reshape(1, -1).shape[1])
+        if d_node is None:
+            d_node, d_u = int(x.shape[1]), du
+        elif int(x.shape[1]) != d_node or du != d_u:
+            raise ValueError(f"graph {i} has {x.shape[1]} node features and {du} global "
+                             f"features, graph 0 has {d_node} and {d_u}")
+    return d_node, d_u
+
+
+class _Packed:
+    """Graphs collated once (``torch_geometric.data.Batch``) with fast sub-batch selection."""
+
+    def __init__(self, graphs: list, u: np.ndarray | None, device):
+        data, _ = _pyg()
+        plain = [data.Data(x=g.x.float(), edge_index=g.edge_index.long(), num_nodes=g.x.shape[0])
+                 for g in graphs]
+        batch = data.Batch.from_data_list(plain)
+        self.n = len(graphs)
+        self.x = batch.x.to(device)
+        self.edge_index = batch.edge_index.to(device)
+        self.ptr = batch.ptr.to(device)
+        self.edge_graph = batch.batch[batch.edge_index[0]].to(device)
+        self.u = (torch.as_tensor(u, dtype=torch.float32, device=device)
+                  if u is not None and u.shape[1] else None)
+
+    def subset(self, idx):
+        """``(x, edge_index, batch, u, n_graphs)`` of the graphs ``idx`` (a long tensor)."""
+        dev = self.x.device
+        idx = idx.to(dev)
+        starts, counts = self.ptr[idx], self.ptr[idx + 1] - self.ptr[idx]
+        total = int(counts.sum())
+        first = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        nodes = torch.repeat_interleave(starts, counts) + torch.arange(total, device=dev) - first
+        new_id = torch.full((self.x.shape[0],), -1, dtype=torch.long, device=dev)
+        new_id[nodes] = torch.arange(total, device=dev)
+        chosen = torch.zeros(self.n, dtype=torch.bool, device=dev)
+        chosen[idx] = True
+        edges = new_id[self.edge_index[:, chosen[self.edge_graph]]]
+        batch = torch.repeat_interleave(torch.arange(len(idx), device=dev), counts)
+        u = self.u[idx] if self.u is not None else None
+        return self.x[nodes], edges, batch, u, len(idx)
+
+
+class _GINRegressor(nn.Module):
+    """The GIN regressor of the module docstring (defined at module level so that fitted
+    predictors pickle)."""
+
+    def __init__(self, d_node: int, d_global: int, hidden: int, n_layers: int, pool: str,
+                 head_hidden: Sequence[int], dropout: float, both: bool):
+        super().__init__()
+        _, gnn = _pyg()
+        self.pool = pool
+        self.embed = nn.Linear(d_node, hidden)
+
+        def gin() -> nn.Module:
+            return gnn.GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
+                                             nn.Linear(hidden, hidden)), train_eps=True)
+
+        self.convs = nn.ModuleList(gin() for _ in range(n_layers))
+        self.rconvs = nn.ModuleList(gin() for _ in range(n_layers)) if both else None
+        layers: list[nn.Module] = []
+        width = hidden * n_layers + d_global
+        for h in head_hidden:
+            layers += [nn.Linear(width, int(h)), nn.ReLU(), nn.Dropout(dropout)]
+            width = int(h)
+        layers.append(nn.Linear(width, 1))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, x, edge_index, batch, u, n_graphs: int):
+        _, gnn = _pyg()
+        pool_fn = gnn.global_add_pool if self.pool == "add" else gnn.global_mean_pool
+        h = self.embed(x)
+        rev = edge_index.flip(0)
+        pooled = []
+        for k, conv in enumerate(self.convs):
+            out = conv(h, edge_index)
+            if self.rconvs is not None:
+                out = out + self.rconvs[k](h, rev)
+            h = torch.relu(out)
+            pooled.append(pool_fn(h, batch, size=n_graphs))
+        z = torch.cat(pooled if u is None else [*pooled, u], dim=1)
+        return self.head(z).squeeze(-1)
+
+
+def _pairwise_loss(s, t):
+    """Mean BPR loss ``-log sigmoid(s_i - s_j)`` over the pairs with ``t_i > t_j``."""
+    better = t[:, None] > t[None, :]
+    if not bool(better.any()):
+        return (s * 0.0).sum()
+    return torch.nn.functional.softplus(-(s[:, None] - s[None, :])[better]).mean()
+
+
+class GNNPredictor(UncertaintyMixin, BasePredictor):
+    """Ensemble of GIN regressors on graphs; mean and spread of the member predictions.
+
+    See the module docstring for the input, the model and the training.
+
+    Parameters
+    ----------
+    hidden_dim : int, default 64
+        Width of the node states.
+    n_layers : int, default 3
+        Number of GIN layers.
+    pool : {"add", "mean"}, default "add"
+        Graph readout of the node states.
+    edge_direction : {"both", "forward"}, default "both"
+    head_hidden : tuple of int, default (64,)
+        Hidden widths of the head MLP.
+    dropout : float, default 0.0
+        Dropout in the head.
+    loss : {"mse", "pairwise"}, default "mse"
+    n_ensemble : int, default 3
+        Number of members.
+    lr : float, default 1e-3
+    weight_decay : float, default 1e-4
+    max_epochs : int, default 200
+        Epochs per member (upper bound with early stopping).
+    batch_size : int, default 32
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data per member and keep its best
+        validation epoch (module docstring). Off by default: on NB201 training sets of 32
+        and 128 cells, cross-validation inside the training data preferred training every
+        member on all of it for ``max_epochs`` (``benchmarks/bench_gnn.py --tune``).
+    validation_fraction : float, default 0.2
+    patience : int, default 20
+    device : str, default "cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
+    nan_policy : {"impute", "raise"}, default "impute"
+        For the global features (:mod:`nasperf.predictors.base`).
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    estimators_ : list of torch.nn.Module, the fitted members (eval mode, on ``device``).
+    calibration_ : list of (float, float), per member ``(slope, intercept)`` from scores to
+        standardised targets (``(1, 0)`` with ``loss="mse"``).
+    n_epochs_ : list of int, epochs each member trained for.
+    n_node_features_, n_global_features_ : int
+    impute_values_, log_columns_ : the NaN/inf and huge-value state of the global features.
+    u_mean_, u_scale_, y_mean_, y_scale_ : standardisation constants.
+    fit_time_ : float, seconds.
+    """
+
+    accepts_graphs = True  # the benchmark runner gives it the 'graph' feature family
+    _min_samples = 2
+
+    def __init__(
+        self,
+        *,
+        hidden_dim: int = 64,
+        n_layers: int = 3,
+        pool: str = "add",
+        edge_direction: str = "both",
+        head_hidden: Sequence[int] = (64,),
+        dropout: float = 0.0,
+        loss: str = "mse",
+        n_ensemble: int = 3,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        max_epochs: int = 200,
+        batch_size: int = 32,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.2,
+        patience: int = 20,
+        device: str = "cpu",
+        nan_policy: str = "impute",
+        random_state=None,
+    ):
+        self.hidden_dim = hidden_dim
+        self.n_layers = n_layers
+        self.pool = pool
+        self.edge_direction = edge_direction
+        self.head_hidden = head_hidden
+        self.dropout = dropout
+        self.loss = loss
+        self.n_ensemble = n_ensemble
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.nan_policy = nan_policy
+        self.random_state = random_state
+
+    # -- public API (graphs instead of arrays) ---------------------------------------------------
+    def fit(self, X, y) -> GNNPredictor:
+        """Fit on ``n`` graphs ``X`` (module docstring) and targets ``y`` ``(n,)``."""
+        self._check_params()
+        graphs, u = self._validate_graphs(X, reset=True)
+        y = self._validate_y(y, len(graphs))
+        with timed(f"{type(self).__name__}.fit", (len(graphs), self.n_node_features_)) as t:
+            self._fit_graphs(graphs, u, y)
+        self.fit_time_ = t["seconds"]
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted targets ``(n,)`` for ``n`` graphs; with ``return_std`` also their std."""
+        check_is_fitted(self, "estimators_")
+        graphs, u = self._validate_graphs(X, reset=False)
+        with timed(f"{type(self).__name__}.predict", (len(graphs), self.n_node_features_),
+                   logging.DEBUG):
+            return self._predict_graphs(graphs, u, return_std)
+
+    def clean_input(self, X) -> np.ndarray:
+        """The global features ``(n, d_global)`` the fitted model sees (after the NaN policy
+        and the huge-value transform, before standardisation)."""
+        check_is_fitted(self, "estimators_")
+        return self._validate_graphs(X, reset=False)[1]
+
+    # -- validation --------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.nan_policy not in NAN_POLICIES:
+            raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}")
+        for name, options in (("loss", LOSSES), ("pool", POOLS),
+                              ("edge_direction", EDGE_DIRECTIONS)):
+            if getattr(self, name) not in options:
+                raise ValueError(f"{name} must be one of {options}, got {getattr(self, name)!r}")
+        for name in ("hidden_dim", "n_layers", "n_ensemble", "max_epochs", "batch_size",
+                     "patience"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if any(int(h) < 1 for h in self.head_hidden):
+            raise ValueError(f"head_hidden must be positive, got {tuple(self.head_hidden)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+
+    def _validate_y(self, y, n: int) -> np.ndarray:
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"y must be numeric: {exc}") from None
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"y must have shape ({n},) for {n} graphs, got {y.shape}")
+        if not np.isfinite(y).all():
+            raise ValueError(f"y contains {int((~np.isfinite(y)).sum())} NaN or inf value(s); "
+                             "targets must be finite")
+        if n < self._min_samples:
+            raise ValueError(f"GNNPredictor needs at least {self._min_samples} graphs, got {n}")
+        return y
+
+    def _validate_graphs(self, X, reset: bool) -> tuple[list, np.ndarray]:
+        """Graphs and their global features ``(n, d_global)`` after the NaN/huge policy."""
+        graphs, extra = split_graph_input(X)
+        d_node, d_u = _graph_parts(graphs)
+        parts = []
+        if d_u:
+            parts.append(np.stack([g.u.detach().cpu().reshape(-1).double().numpy()
+                                   for g in graphs]))
+        if extra is not None:
+            parts.append(extra)
+        u = np.concatenate(parts, axis=1) if parts else np.zeros((len(graphs), 0))
+        if reset:
+            self.n_node_features_, self.n_global_features_ = d_node, u.shape[1]
+            self.impute_values_ = (_finite_column_medians(u) if self.nan_policy == "impute"
+                                   else None)
+        elif (d_node, u.shape[1]) != (self.n_node_features_, self.n_global_features_):
+            raise ValueError(
+                f"X has {d_node} node features and {u.shape[1]} global features, but "
+                f"GNNPredictor was fitted with {self.n_node_features_} and "
+                f"{self.n_global_features_}")
+        u = self._handle_nonfinite(u)
+        if reset:
+            self.log_columns_ = (np.flatnonzero(np.abs(u).max(axis=0) > HUGE_VALUE)
+                                 if u.shape[1] else np.zeros(0, np.intp))
+        return graphs, self._handle_huge(u)
+
+    # -- training ----------------------------------------------------------------------------------
+    def _fit_graphs(self, graphs: list, u: np.ndarray, y: np.ndarray) -> None:
+        self.u_mean_, self.u_scale_ = (standardize_fit(u) if u.shape[1]
+                                       else (np.zeros(0), np.ones(0)))
+        y_mean, y_scale = standardize_fit(y[:, None])
+        self.y_mean_, self.y_scale_ = float(y_mean[0]), float(y_scale[0])
+        dev = resolve_device(self.device)
+        packed = _Packed(graphs, (u - self.u_mean_) / self.u_scale_, dev)
+        ty = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=dev)
+        self.estimators_, self.calibration_, self.n_epochs_ = [], [], []
+        for seed in seeds_from(self.random_state, self.n_ensemble):
+            net, cal, epochs = self._fit_member(packed, ty, seed)
+            self.estimators_.append(net)
+            self.calibration_.append(cal)
+            self.n_epochs_.append(epochs)
+
+    def _new_net(self):
+        return _GINRegressor(self.n_node_features_, self.n_global_features_, int(self.hidden_dim),
+                          int(self.n_layers), self.pool, tuple(self.head_hidden),
+                          float(self.dropout), self.edge_direction == "both")
+
+    def _fit_member(self, packed: _Packed, ty, seed: int):
+        n = packed.n
+        loss_fn = torch.nn.functional.mse_loss if self.loss == "mse" else _pairwise_loss
+        with torch_seed(seed, ty.device) as gen:
+            net = self._new_net().to(ty.device)
+            perm = torch.randperm(n, generator=gen)
+            n_val = max(1, int(round(self.validation_fraction * n)))
+            use_val = self.early_stopping and n >= 4
+            val_idx, train_idx = (perm[:n_val], perm[n_val:]) if use_val else (perm[:0], perm)
+            val = packed.subset(val_idx) if use_val else None
+            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            best_loss, best_state, since_best, n_epochs = float("inf"), None, 0, 0
+            while n_epochs < self.max_epochs:
+                n_epochs += 1
+                net.train()
+                order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+                for batch in torch.split(order, int(self.batch_size)):
+                    if len(batch) < 2 and len(order) >= 2:
+                        continue  # a lone graph gives no pair and a noisy step
+                    opt.zero_grad()
+                    loss = loss_fn(net(*packed.subset(batch)), ty[batch.to(ty.device)])
+                    loss.backward()
+                    opt.step()
+                if not use_val:
+                    continue
+                net.eval()
+                with torch.no_grad():
+                    val_loss = float(loss_fn(net(*val), ty[val_idx.to(ty.device)]))
+                if val_loss < best_loss - 1e-7:
+                    best_loss, best_state, since_best = (val_loss, copy.deepcopy(net.state_dict()),
+                                                         0)
+                else:
+                    since_best += 1
+                    if since_best >= self.patience:
+                        break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.eval()
+        cal = (1.0, 0.0)
+        if self.loss == "pairwise":
+            s = self._scores(net, packed)
+            t = ty.cpu().numpy().astype(np.float64)
+            var = float(np.var(s))
+            slope = float(np.cov(s, t, bias=True)[0, 1] / var) if var > 1e-12 else 0.0
+            slope = max(slope, 1e-6)
+            cal = (slope, float(t.mean() - slope * s.mean()))
+        return net, cal, n_epochs
+
+    # -- prediction --------------------------------------------------------------------------------
+    @staticmethod
+    def _scores(net, packed: _Packed, batch_size: int = 4096) -> np.ndarray:
+        net.eval()
+        out = []
+        with torch.no_grad():
+            for idx in torch.split(torch.arange(packed.n), batch_size):
+                out.append(net(*packed.subset(idx)).cpu())
+        return torch.cat(out).numpy().astype(np.float64)
+
+    def _predict_graphs(self, graphs: list, u: np.ndarray, return_std: bool):
+        dev = resolve_device(self.device)
+        packed = _Packed(graphs, (u - self.u_mean_) / self.u_scale_, dev)
+        preds = np.stack([a * self._scores(net, packed) + b
+                          for net, (a, b) in zip(self.estimators_, self.calibration_)])
+        mean = preds.mean(axis=0) * self.y_scale_ + self.y_mean_
+        if not return_std:
+            return mean
+        return mean, preds.std(axis=0) * self.y_scale_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.allow_nan = self.nan_policy == "impute"
+        return tags
