@@ -20,9 +20,10 @@ Usage (from the repository root)::
 
     python benchmarks/bench_search.py --trials 30 --out results/bench_search
 
-writes ``<out>/<task>/history.csv`` (resumable through ``history.log``), a plot
-``<out>/<task>/best_so_far.png``, ``<out>/search_summary.csv`` and prints a markdown table
-per task. ``--table FILE`` only prints the tables of a summary CSV written before.
+writes ``<out>/<task>/history.csv`` (resumable through ``history.log``; the latest run of
+every optimiser run into that directory), a plot ``<out>/<task>/best_so_far.png``,
+``<out>/search_summary.csv`` and prints a markdown table per task. ``--table FILE`` only
+prints the tables of a summary CSV written before.
 """
 
 from __future__ import annotations
@@ -36,8 +37,15 @@ import pandas as pd
 from _common import int_list, str_list
 
 from nasperf.eval.tables import markdown_table
-from nasperf.search import format_table, list_optimizers, run_trials, search_table
-from nasperf.search.loop import BenchmarkObjective
+from nasperf.search import (
+    format_table,
+    list_optimizers,
+    load_history,
+    run_trials,
+    search_table,
+    write_history,
+)
+from nasperf.search.loop import BenchmarkObjective, save_plot
 from nasperf.searchspaces import load_benchmark
 
 log = logging.getLogger("bench_search")
@@ -56,9 +64,13 @@ def run_task(task: str, optimizers: list[str], trials: int, budget: int, at: lis
     space, dataset, source = TASKS[task]
     objective = BenchmarkObjective(load_benchmark(space, dataset, data_dir=data_dir,
                                                   source=source))
-    df = run_trials(objective, optimizers, trials=trials, budget=budget,
-                    out=out / task.replace("/", "_"))
+    task_dir = out / task.replace("/", "_")
+    df = run_trials(objective, optimizers, trials=trials, budget=budget, out=task_dir)
     table = search_table(df, at=at, optimum=objective.optimum)
+    # history.csv and the plot of every optimiser run into this directory (latest runs)
+    everything = load_history(task_dir / "history.log")
+    write_history(everything, task_dir / "history.csv")
+    save_plot(everything, task_dir / "best_so_far.png", objective)
     table.insert(0, "task", task)
     table.insert(1, "optimum", objective.optimum)
     return table.reset_index()

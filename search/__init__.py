@@ -17,6 +17,7 @@ from .loop import (
     BenchmarkObjective,
     CallableObjective,
     history_table,
+    load_history,
     run_search,
     run_trials,
     write_history,
@@ -40,7 +41,7 @@ __all__ = [
     "ACQUISITIONS", "HISTORY_COLUMNS", "OPTIMIZERS", "ZERO_SHOT_PROXIES", "BenchmarkObjective",
     "CallableObjective", "Domain", "LocalSearch", "Optimizer", "PredictorGuided",
     "RandomSearch", "RegularizedEvolution", "as_domain", "format_table", "get_acquisition",
-    "get_optimizer", "history_table", "list_optimizers", "register_acquisition",
+    "get_optimizer", "history_table", "list_optimizers", "load_history", "register_acquisition",
     "register_optimizer", "run_search", "run_trials", "search_table", "write_history",
     "zero_shot_score",
 ]

@@ -271,6 +271,23 @@ def history_table(records: Sequence[dict]) -> pd.DataFrame:
     return df[cols]
 
 
+def load_history(path: str | Path) -> pd.DataFrame:
+    """The history table (:func:`history_table`) of a history log (``OUT/history.log``):
+    for every (optimizer, trial), the queries of the run written last (an earlier run with
+    other options or another version is left out)."""
+    records = RecordLog(path).read()
+    last: dict[tuple, str] = {}
+    for r in records:
+        last[(r["optimizer"], r["trial"])] = r["run"]
+    keep, seen = [], set()
+    for r in records:
+        k = (r["run"], r["query"])
+        if last[(r["optimizer"], r["trial"])] == r["run"] and k not in seen:
+            seen.add(k)
+            keep.append(r)
+    return history_table(keep)
+
+
 def run_search(space: Any, objective: Any, optimizer: str | Optimizer = "random",
                budget: int = 100, seed: int = 0, *, batch_size: int | None = None,
                history: str | Path | None = None, trial: int = 0,

@@ -277,12 +277,13 @@ class PredictorGuided(Optimizer):
         ``greedy`` need a predictor with ``predict(X, return_std=True)``.
     acquisition_options : dict, optional
         Keyword options of the acquisition (``kappa`` of ucb, ``xi`` of ei).
-    candidates : {"mutation", "pool", "sample"}
-        What is scored each round: ``mutation``: the unseen one-edit neighbours
+    candidates : str
+        What is scored each round, one or several of :data:`CANDIDATES` joined with ``+``
+        (``"mutation+sample"``): ``mutation``: the unseen one-edit neighbours
         (:meth:`Domain.neighbours`) of the best told architectures, best first, of at
         least ``num_arches_to_mutate`` of them and until there are ``num_candidates``;
-        ``pool``: every pool architecture not asked yet; ``sample``: ``num_candidates``
-        random ones.
+        ``sample``: ``num_candidates`` random unseen ones; ``pool``: every pool
+        architecture not asked yet.
     num_init : int
         Architectures asked before the first fit (random, or the warm start's).
     warm_start : None, str or callable
@@ -303,7 +304,7 @@ class PredictorGuided(Optimizer):
     def __init__(self, space: Any = None, *, predictor: Any = "extra_trees",
                  predictor_params: dict | None = None, features: str = "graf_all+zc",
                  acquisition: str = "greedy",
-                 acquisition_options: dict | None = None, candidates: str = "mutation",
+                 acquisition_options: dict | None = None, candidates: str = "mutation+sample",
                  num_candidates: int = 100, num_arches_to_mutate: int = 2, num_init: int = 10,
                  warm_start: str | Callable | None = None,
                  warm_start_proxies: Sequence[str] = ZERO_SHOT_PROXIES,
@@ -338,11 +339,11 @@ class PredictorGuided(Optimizer):
                 f"estimate (gp, mlp_ensemble); {self.predictor!r} has none: use "
                 "acquisition='greedy'")
         self.needs_std_ = needs_std
-        modes = ("mutation", "pool", "sample")
-        if self.candidates not in modes:
-            raise ValueError(f"unknown candidates {self.candidates!r}; known: "
-                             f"{', '.join(modes)}")
-        if self.candidates == "pool" and self.domain_.pool is None:
+        unknown = [m for m in str(self.candidates).split("+") if m not in CANDIDATES]
+        if unknown:
+            raise ValueError(f"unknown candidates {unknown}; known: {', '.join(CANDIDATES)} "
+                             "(join several with +)")
+        if "pool" in self.candidates.split("+") and self.domain_.pool is None:
             self.domain_.unseen(())  # raises the explanation
         if self.num_init < 2:
             raise ValueError(f"num_init must be at least 2 (a predictor needs training "
@@ -389,21 +390,31 @@ class PredictorGuided(Optimizer):
 
     # -- rounds ------------------------------------------------------------------------------
     def _candidates(self) -> list:
-        if self.candidates == "pool":
-            return self.domain_.unseen(self.asked_)
-        if self.candidates == "sample":
-            return self.domain_.sample(self.num_candidates, self.rng_, self.asked_)
-        archs, y = self.observed()
+        """The union, in order, of the candidate sets named in ``candidates``."""
         out, taken = [], set(self.asked_)
+        for mode in self.candidates.split("+"):
+            for arch in CANDIDATES[mode](self, taken):
+                k = self.domain_.key(arch)
+                if k not in taken:
+                    taken.add(k)
+                    out.append(arch)
+        return out or self.domain_.sample(self.num_candidates, self.rng_, self.asked_)
+
+    def _mutation_candidates(self, taken: set) -> list:
+        archs, y = self.observed()
+        out: list = []
         for rank, i in enumerate(np.argsort(-y, kind="stable")):
             if len(out) >= self.num_candidates and rank >= self.num_arches_to_mutate:
                 break
-            for child in self.domain_.neighbours(archs[int(i)], self.rng_):
-                k = self.domain_.key(child)
-                if k not in taken:
-                    taken.add(k)
-                    out.append(child)
-        return out or self.domain_.sample(self.num_candidates, self.rng_, self.asked_)
+            out += [c for c in self.domain_.neighbours(archs[int(i)], self.rng_)
+                    if self.domain_.key(c) not in taken]
+        return out
+
+    def _sample_candidates(self, taken: set) -> list:
+        return self.domain_.sample(self.num_candidates, self.rng_, taken)
+
+    def _pool_candidates(self, taken: set) -> list:
+        return self.domain_.unseen(taken)
 
     def _fit(self, archs: list, y: np.ndarray):
         from nasperf.predictors import get_predictor
@@ -435,6 +446,14 @@ class PredictorGuided(Optimizer):
         return [cands[int(i)] for i in order]
 
 
+#: ``candidates`` mode -> the method of :class:`PredictorGuided` that lists them.
+CANDIDATES: dict[str, Callable[[PredictorGuided, set], list]] = {
+    "mutation": PredictorGuided._mutation_candidates,
+    "sample": PredictorGuided._sample_candidates,
+    "pool": PredictorGuided._pool_candidates,
+}
+
+
 def zero_shot_score(table: pd.DataFrame) -> np.ndarray:
     """Mean of the per-column ranks (higher value, higher rank) of a proxy table; NaN ranks
     lowest. Shape ``(n_rows,)``."""
@@ -453,9 +472,9 @@ OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict[str, Any]]] = {
     "regularized_evolution": (RegularizedEvolution, {}),
     "local_search": (LocalSearch, {}),
     "bananas": (PredictorGuided, {"predictor": "mlp_ensemble", "features": "path",
-                                  "acquisition": "its"}),
+                                  "acquisition": "its", "candidates": "mutation"}),
     "gp_bo": (PredictorGuided, {"predictor": "gp", "features": "onehot",
-                                "acquisition": "ei"}),
+                                "acquisition": "ei", "candidates": "mutation"}),
     "predictor_guided": (PredictorGuided, {}),
     # half of the first batch from the warm start: the proxies' top cells crowd one basin
     "predictor_guided_zc": (PredictorGuided, {"warm_start": "zero_shot", "num_warm": 5}),

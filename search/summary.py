@@ -49,6 +49,8 @@ def format_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                           for m, s in zip(table[col], table[f"{col}_std"])]
         elif col == "found":
             shown[col] = [f"{v:.0%}" for v in table[col]]
+        elif col == "queries_to_optimum":
+            shown[col] = [f"{v:.0f}" if np.isfinite(v) else "–" for v in table[col]]
         else:
             shown[col] = table[col]
     return shown

@@ -399,3 +399,19 @@ def test_cli_search_errors(argv, message, capsys, tmp_path):
 def test_history_value_is_nan_not_none(objective):
     hist = run_search(None, objective, "random", budget=3, seed=0)
     assert hist["value"].dtype == float and not math.isnan(hist["value"].iloc[0])
+
+
+def test_load_history_keeps_the_latest_run_of_each_trial(tmp_path, objective):
+    from nasperf.search import load_history
+
+    out = tmp_path / "run"
+    run_trials(objective, {"re": RegularizedEvolution(population_size=10)}, trials=2,
+               budget=12, out=out, progress=False, plot=False)
+    newer = run_trials(objective, {"re": RegularizedEvolution(population_size=5,
+                                                              tournament_size=2)},
+                       trials=1, budget=12, out=out, progress=False, plot=False)
+    hist = load_history(out / "history.log")
+    assert len(hist) == 24  # trial 0 of the newer run, trial 1 of the older one
+    pd.testing.assert_frame_equal(
+        hist[hist["trial"] == 0].reset_index(drop=True).drop(columns="time_s"),
+        newer.drop(columns="time_s"))
