@@ -23,7 +23,8 @@ Usage (from the repository root)::
     python benchmarks/bench_auto.py --seeds 10 --out results/bench_auto
 
 writes ``<out>/<task>/results.csv`` for every task (resumable: a rerun skips finished rows),
-``<out>/auto_generalisation.csv`` with all rows, and prints a markdown table of Kendall tau
+``<out>/auto_generalisation.csv`` with the rows of every task run into ``<out>`` (a task
+run again replaces its rows), and prints a markdown table of Kendall tau
 (mean ± std over seeds): one row per task and train size, one column per configuration.
 ``--tasks`` picks tasks by name; ``--table FILE`` only prints the table of a CSV written
 before (``docs/results_auto_generalisation.csv``).
@@ -102,8 +103,14 @@ def run(tasks: list[str], seeds: int, train_sizes: list[int], out: Path, n_noise
                                out=out / task.replace("/", "_"))
             frames.append(df.assign(task=task, features=features))
     table = pd.concat(frames, ignore_index=True)
-    table.to_csv(out / "auto_generalisation.csv", index=False)
-    return table
+    path = out / "auto_generalisation.csv"
+    if path.exists():  # keep the rows of the tasks not run this time
+        old = pd.read_csv(path)
+        table = pd.concat([old[~old["task"].isin(table["task"])], table], ignore_index=True)
+    order = {t: i for i, t in enumerate(TASKS)}
+    table = table.sort_values("task", key=lambda c: c.map(order), kind="stable")
+    table.to_csv(path, index=False)
+    return table[table["task"].isin({f["task"].iloc[0] for f in frames})]
 
 
 def combined_table(table: pd.DataFrame) -> pd.DataFrame:
