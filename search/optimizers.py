@@ -402,12 +402,15 @@ class PredictorGuided(Optimizer):
 
     def _mutation_candidates(self, taken: set) -> list:
         archs, y = self.observed()
-        out: list = []
+        out, seen = [], set(taken)
         for rank, i in enumerate(np.argsort(-y, kind="stable")):
             if len(out) >= self.num_candidates and rank >= self.num_arches_to_mutate:
                 break
-            out += [c for c in self.domain_.neighbours(archs[int(i)], self.rng_)
-                    if self.domain_.key(c) not in taken]
+            for child in self.domain_.neighbours(archs[int(i)], self.rng_):
+                k = self.domain_.key(child)
+                if k not in seen:
+                    seen.add(k)
+                    out.append(child)
         return out
 
     def _sample_candidates(self, taken: set) -> list:
