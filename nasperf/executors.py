@@ -378,8 +378,9 @@ class ProcessExecutor(Executor):
                             accept(i, result)
                     inflight.clear()
             except BaseException:
+                processes = list((getattr(pool, "_processes", None) or {}).values())
                 pool.shutdown(wait=False, cancel_futures=True)
-                for proc in list(getattr(pool, "_processes", {}).values()):
+                for proc in processes:  # do not leave workers computing for nobody
                     proc.terminate()
                 raise
             else:

@@ -214,6 +214,7 @@ def _run_many(args: argparse.Namespace, names: list[str]) -> int:
     executors existed), or as shards on an executor."""
     from nasperf.searchspaces import get_space
 
+    executor = executor_from_args(args)  # bad combinations of options fail here
     space = get_space(args.space)
     archs = _archs(args, space)
     kind = _out_kind(args)
@@ -226,10 +227,11 @@ def _run_many(args: argparse.Namespace, names: list[str]) -> int:
                          f"give --out a directory instead of the file {args.out}")
     if args.shard and kind != "dir":
         raise ValueError("--shard needs --out DIR (the directory the parts share)")
-    return _run_sharded(args, space, archs, names)
+    return _run_sharded(args, executor, space, archs, names)
 
 
-def _run_sharded(args: argparse.Namespace, space: Any, archs: list, names: list[str]) -> int:
+def _run_sharded(args: argparse.Namespace, executor: Any, space: Any, archs: list,
+                 names: list[str]) -> int:
     """Shards of ``--shard-size`` architectures on the executor; DIR/proxies.csv (or JSON
     lines on stdout without --out)."""
     import hashlib
@@ -257,7 +259,7 @@ def _run_sharded(args: argparse.Namespace, space: Any, archs: list, names: list[
                 "threads": args.threads}
         shard_id = f"{start // args.shard_size:05d}-{content_hash(config, chunk, length=12)}"
         shards.append(executors.Shard(shard_id, task, size=len(chunk)))
-    with executor_from_args(args) as ex:
+    with executor as ex:
         results = ex.map_shards(score_archs, shards, out_dir=args.out, config=config,
                                 part=args.shard, progress=not args.no_progress,
                                 desc="architectures", unit="arch")
@@ -267,7 +269,7 @@ def _run_sharded(args: argparse.Namespace, space: Any, archs: list, names: list[
             print(json.dumps(rec), flush=True)
     elif args.shard:
         i, n = args.shard
-        print(f"part {i}/{n}: {len(results)} shards ({len(records)} architectures) finished "
+        print(f"part {i}/{n}: {len(results)} shard(s) ({len(records)} architectures) finished "
               f"in {args.out}; when every part is done, run the same command without --shard "
               "to merge them into proxies.csv", file=sys.stderr)
     else:
