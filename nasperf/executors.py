@@ -448,11 +448,11 @@ class RayExecutor(Executor):
     def _ray(self):
         ray = import_optional("ray", "ray", "executor 'ray'")
         if not ray.is_initialized():
-            kwargs = {"include_dashboard": False, **self.init_kwargs}
-            if self.address:
-                ray.init(address=self.address, **kwargs)
+            if self.address:  # the cluster's own settings apply
+                ray.init(address=self.address, **self.init_kwargs)
             else:
-                ray.init(num_cpus=self.workers, **kwargs)
+                ray.init(num_cpus=self.workers,
+                         **{"include_dashboard": False, **self.init_kwargs})
             self._started = True
         return ray
 
@@ -468,9 +468,10 @@ class RayExecutor(Executor):
         available = ray.cluster_resources()
         for key, need in (("CPU", self.cpus_per_task), ("GPU", self.gpus_per_task)):
             if need and available.get(key, 0) < need:
+                option = f"{key.lower()}s_per_task"
                 raise ValueError(f"each task asks for {need:g} {key}(s) but the Ray cluster "
-                                 f"has {available.get(key, 0):g}; lower --{key.lower()}s-per"
-                                 "-task or add nodes")
+                                 f"has {available.get(key, 0):g}; lower {option} (--"
+                                 f"{option.replace('_', '-')}) or add nodes")
         task = ray.remote(num_cpus=self.cpus_per_task, num_gpus=self.gpus_per_task,
                           max_retries=self.max_retries)(_call)
         fn_ref = ray.put(fn)

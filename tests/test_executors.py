@@ -41,6 +41,9 @@ def dies_once(task: dict) -> list[dict]:
     if task["id"] == task.get("fail") and not marker.exists():
         marker.touch()
         raise KeyboardInterrupt  # the driver is interrupted while this shard runs
+    if task["id"] == task.get("error") and not marker.exists():
+        marker.touch()
+        raise ArithmeticError(f"shard {task['id']} failed")
     return [{"shard": task["id"], "item": i, "square": i * i} for i in task["items"]]
 
 
@@ -174,6 +177,22 @@ def test_an_interrupted_run_resumes_without_redoing_finished_shards(tmp_path):
     (out / "shards" / "s01.jsonl").write_text('{"shard": "s01"}\n')
     again = get_executor("local").map_shards(dies_once, shards, out_dir=out, progress=False)
     assert _flat(again) == EXPECTED and _calls(calls)["s01"] == 2
+
+
+def test_an_exception_in_a_worker_stops_the_run_and_keeps_finished_shards(tmp_path):
+    from nasperf._io import RecordLog
+
+    calls, out = tmp_path / "calls", tmp_path / "out"
+    shards = _shards(calls, error="s03")
+    with get_executor("processes", workers=2) as ex, \
+            pytest.raises(ArithmeticError, match="shard s03 failed"):
+        ex.map_shards(dies_once, shards, out_dir=out, progress=False)
+    kept = {r["shard"] for r in RecordLog(out / "manifest.log").read()}
+    assert kept and "s03" not in kept
+    results = get_executor("local").map_shards(dies_once, shards, out_dir=out, progress=False)
+    assert _flat(results) == EXPECTED
+    counts = _calls(calls)
+    assert counts["s03"] == 2 and all(counts[k] == 1 for k in kept)
 
 
 def test_parts_split_the_shards_by_position(tmp_path):
