@@ -107,6 +107,19 @@ def test_proxies_are_bit_identical_local_and_processes(local_scores, tmp_path):
         f"p{k:03d}.jsonl" for k in range(0, N_CELLS, 4)]
 
 
+def test_a_worker_builds_the_default_batch_once():
+    from nasperf.zerocost.data import _digits_batch, default_batch
+    from nasperf.zerocost.tools import score_archs
+
+    _digits_batch.cache_clear()
+    score_archs({**_proxy_shards(n=3)[0].payload, "proxies": ["nwot"]})
+    info = _digits_batch.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+    x, _ = default_batch((3, 16, 16), 8)
+    x += 1  # callers get copies: the cached batch is never changed
+    assert not default_batch((3, 16, 16), 8)[0].equal(x)
+
+
 def test_cli_sharded_output_is_the_same_file_for_every_executor(tmp_path, capsys):
     from nasperf.eval.cli import main
 
@@ -274,6 +287,8 @@ def test_search_trials_are_identical_local_and_processes(tmp_path):
                        executor=get_executor("processes", workers=2), **kw)
     assert (out / "history.log").read_text().splitlines() == log_lines  # nothing re-queried
     assert again.equals(proc)
+    with pytest.raises(ValueError, match="cannot be pickled"):
+        run_trials(lambda arch: 1.0, ["random"], space="nb201", executor="processes", **kw)
 
 
 # -- Ray (a local instance of 2 CPUs for the whole module) ---------------------------------------

@@ -364,8 +364,9 @@ def add_executor(parser: Parser) -> argparse.Action:
                         help="a running Ray cluster: 'auto' (the one 'ray start --head' "
                         "started on this machine), HOST:6379 or ray://HOST:10001")
     parser.add_argument("--cpus-per-task", type=positive_float, default=1, metavar="N",
-                        help="CPUs reserved per shard (Ray's num_cpus; the BLAS/OpenMP "
-                        "threads of each worker process)")
+                        help="CPUs reserved per shard (Ray's num_cpus; the OpenMP/MKL "
+                        "threads of each worker process). Torch's own thread count is "
+                        "--threads where the command has it, the same in every worker")
     parser.add_argument("--gpus-per-task", type=nonnegative_float, default=0, metavar="F",
                         help="GPUs per shard with --executor ray (0.25: four shards share "
                         "a GPU); use with --device cuda")

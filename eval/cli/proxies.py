@@ -46,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from nasperf.zerocost import list_proxies
 
     what = p.add_argument_group("network (one of)")
-    add_space(what, None, help="search space name, e.g. nb201 (with --arch/--archs-file)")
+    add_space(what, None, help="search space name, e.g. nb201 (with --arch, --archs-file, "
+              "--first or --all)")
     what.add_argument("--arch", help="one architecture of --space: its official string or "
                       "NASLib tuple, e.g. \"(0, 2, 3, 2, 3, 1)\" for nb201")
     what.add_argument("--archs-file", type=Path, metavar="FILE",
