@@ -451,7 +451,7 @@ class RayExecutor(Executor):
             if self.address:  # the cluster's own settings apply
                 ray.init(address=self.address, **self.init_kwargs)
             else:
-                ray.init(num_cpus=self.workers,
+                ray.init(address="local", num_cpus=self.workers,  # never another cluster
                          **{"include_dashboard": False, **self.init_kwargs})
             self._started = True
         return ray
