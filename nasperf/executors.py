@@ -216,6 +216,10 @@ class Executor:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(workers={self.workers})"
 
+    def _label(self) -> str:
+        """Where the shards run, for the progress bar."""
+        return f"{self.name} x{self.workers}"
+
     def __enter__(self) -> Executor:
         return self
 
@@ -295,7 +299,7 @@ class Executor:
         initial = total - sum(s.size for _, s in todo)
         with tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not progress,
                   dynamic_ncols=True, smoothing=0.1) as bar:
-            bar.set_postfix_str(f"{self.name} x{self.workers}", refresh=False)
+            bar.set_postfix_str(self._label(), refresh=False)
 
             def accept(i: int, result: Any) -> None:
                 shard = shards[i]
@@ -456,6 +460,9 @@ class RayExecutor(Executor):
             self._started = True
         return ray
 
+    def _label(self) -> str:
+        return f"ray {self.address}" if self.address else super()._label()
+
     def close(self) -> None:
         if self._started:
             import ray
@@ -474,6 +481,9 @@ class RayExecutor(Executor):
                                  f"{option.replace('_', '-')}) or add nodes")
         task = ray.remote(num_cpus=self.cpus_per_task, num_gpus=self.gpus_per_task,
                           max_retries=self.max_retries)(_call)
+        died = tuple(getattr(ray.exceptions, name) for name in (
+            "WorkerCrashedError", "NodeDiedError", "OutOfMemoryError")
+            if hasattr(ray.exceptions, name))
         fn_ref = ray.put(fn)
         refs = {task.remote(fn_ref, shard.payload): (i, shard) for i, shard in todo}
         pending = list(refs)
@@ -484,8 +494,7 @@ class RayExecutor(Executor):
                     i, shard = refs[ref]
                     try:
                         result = ray.get(ref)
-                    except (ray.exceptions.WorkerCrashedError,
-                            ray.exceptions.NodeDiedError) as exc:
+                    except died as exc:
                         raise ShardFailedError(
                             f"shard {shard.id}: its Ray worker died {self.max_retries + 1} "
                             f"times (killed, out of memory, or exited): {exc}") from None

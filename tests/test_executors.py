@@ -154,6 +154,27 @@ def test_cli_sharded_output_is_the_same_file_for_every_executor(tmp_path, capsys
     assert "holds a run with other settings (differing: seed)" in capsys.readouterr().err
 
 
+def test_cli_data_file_is_read_by_the_shards(tmp_path):
+    import numpy as np
+
+    from nasperf.eval.cli import main
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "batch.npz", x=rng.normal(size=(6, 3, 12, 12)).astype("float32"),
+             y=rng.integers(0, 10, 6))
+    argv = ["proxies", "--space", "nb201", "--first", "3", "--model-kwargs",
+            json.dumps(SMALL), "--data", str(tmp_path / "batch.npz"), "--proxies",
+            "synflow,nwot,snip", "--shard-size", "2", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "dir")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "old.jsonl")]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "dir" / "proxies.csv")
+    old = [json.loads(x) for x in (tmp_path / "old.jsonl").read_text().splitlines()]
+    for p in ("synflow", "nwot", "snip"):
+        assert table[p].tolist() == [r["scores"][p] for r in old]
+
+
 # -- dead workers, interrupted drivers ------------------------------------------------------------
 def test_a_dead_worker_is_retried_and_every_row_appears_once(tmp_path):
     calls = tmp_path / "calls"
