@@ -213,6 +213,24 @@ def test_an_interrupted_run_resumes_without_redoing_finished_shards(tmp_path):
     assert _flat(again) == EXPECTED and _calls(calls)["s01"] == 2
 
 
+def test_a_driver_killed_mid_run_resumes_from_its_files(tmp_path):
+    import subprocess
+
+    calls, out = tmp_path / "calls", tmp_path / "out"
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from pathlib import Path\nimport test_executors as t\n"
+            "t.get_executor('local').map_shards(t.dies_once, t._shards(Path(sys.argv[1]), "
+            "die='s03'), out_dir=sys.argv[2], progress=False)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(calls), str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr  # the driver itself exited inside shard s03
+    assert _calls(calls) == {"s00": 1, "s01": 1, "s02": 1, "s03": 1}
+    results = get_executor("local").map_shards(dies_once, _shards(calls, die="s03"),
+                                               out_dir=out, progress=False)
+    assert _flat(results) == EXPECTED
+    assert _calls(calls) == {"s00": 1, "s01": 1, "s02": 1, "s03": 2, "s04": 1, "s05": 1}
+
+
 def test_an_exception_in_a_worker_stops_the_run_and_keeps_finished_shards(tmp_path):
     from nasperf._io import RecordLog
 
