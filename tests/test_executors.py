@@ -299,6 +299,27 @@ def test_cli_executor_option_errors(capsys):
     assert "are for several architectures" in capsys.readouterr().err
 
 
+def test_add_executor_builds_the_executor_of_the_options():
+    import argparse
+
+    from nasperf.eval.cli._options import add_executor, executor_from_args
+    from nasperf.executors import ProcessExecutor, RayExecutor
+
+    parser = argparse.ArgumentParser()
+    add_executor(parser, parts=False)
+    args = parser.parse_args(["--executor", "processes", "--workers", "3", "--max-retries", "1"])
+    ex = executor_from_args(args)
+    assert isinstance(ex, ProcessExecutor) and (ex.workers, ex.max_retries) == (3, 1)
+    assert not hasattr(args, "shard")
+    args = parser.parse_args(["--executor", "ray", "--address", "auto", "--gpus-per-task",
+                              "0.25", "--cpus-per-task", "2"])
+    ex = executor_from_args(args)  # nothing starts before the first map_shards
+    assert isinstance(ex, RayExecutor) and ex.address == "auto"
+    assert (ex.gpus_per_task, ex.cpus_per_task) == (0.25, 2.0)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--gpus-per-task", "-1"])
+
+
 def test_missing_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ImportError, match=r"pip install 'nasperf\[ray\]'"):

@@ -348,10 +348,11 @@ def shard_part(text: str) -> tuple[int, int]:
         raise OptionValueError(str(exc)) from None
 
 
-def add_executor(parser: Parser) -> argparse.Action:
+def add_executor(parser: Parser, parts: bool = True) -> argparse.Action:
     """``--executor {local,processes,ray}`` with ``--workers``, ``--address``,
-    ``--cpus-per-task``, ``--gpus-per-task``, ``--max-retries`` and ``--shard I/N``; build
-    the executor with :func:`executor_from_args`. Returns the ``--executor`` action."""
+    ``--cpus-per-task``, ``--gpus-per-task``, ``--max-retries`` and (with ``parts``, for
+    commands whose output directory holds shard files) ``--shard I/N``; build the executor
+    with :func:`executor_from_args`. Returns the ``--executor`` action."""
     action = parser.add_argument(
         "--executor", choices=("local", "processes", "ray"), default="local",
         help="where the shards run: this process (local), a pool of --workers processes, "
@@ -373,6 +374,8 @@ def add_executor(parser: Parser) -> argparse.Action:
     parser.add_argument("--max-retries", type=nonnegative_int, default=3, metavar="N",
                         help="times a shard whose worker died (killed, out of memory) is "
                         "run again")
+    if not parts:
+        return action
     parser.add_argument("--shard", type=shard_part, default=None, metavar="I/N",
                         help="run only part I (0..N-1) of N of the shards into --out, e.g. "
                         "one Slurm array task: --shard $SLURM_ARRAY_TASK_ID/"
