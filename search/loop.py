@@ -19,6 +19,7 @@ query in flight.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -341,7 +342,7 @@ def run_trials(objective: Any, optimizers: Sequence[str | Optimizer] | Mapping[s
                trials: int = 10,
                budget: int = 100, *, space: Any = None, out: str | Path | None = None,
                batch_size: int | None = None, first_seed: int = 0, progress: bool = True,
-               plot: bool = True) -> pd.DataFrame:
+               plot: bool = True, executor: Any = None) -> pd.DataFrame:
     """Run every optimiser for ``trials`` trials (seeds ``first_seed ...``); the history of
     all of them (:func:`history_table`).
 
@@ -351,6 +352,13 @@ def run_trials(objective: Any, optimizers: Sequence[str | Optimizer] | Mapping[s
     With ``out``, the queries go to ``out/history.log`` as they finish (a rerun resumes),
     ``out/history.csv`` is rewritten atomically after each trial, and ``out/best_so_far.png``
     (needs matplotlib) is drawn at the end; the directory is locked for the run.
+
+    ``executor`` (None or ``"local"``: the trials one after the other in this process) may
+    be ``"processes"``, ``"ray"`` or a :func:`nasperf.executors.get_executor` object: then
+    each (optimiser, trial) is one shard run there (objective and optimisers must pickle),
+    the queries of a finished trial are appended to ``out/history.log`` and
+    ``out/history.csv`` is rewritten; the history is the same as the local one (``time_s``
+    aside) whatever the executor or the order in which trials finish.
     """
     objective = as_objective(objective, space)
     budget = _check_budget(budget, objective)
@@ -361,16 +369,17 @@ def run_trials(objective: Any, optimizers: Sequence[str | Optimizer] | Mapping[s
         raise ValueError("give at least one optimiser")
     for name, o in optimizers:  # unknown names and bad options fail before any query
         _optimizer(o, objective.domain, first_seed, batch_size, name)[0]._start()
+    run = _trials if executor in (None, "local") else functools.partial(_trials_on, executor)
     if out is None:
-        return _trials(objective, optimizers, trials, budget, batch_size, first_seed,
-                       progress, None, None)
+        return run(objective, optimizers, trials, budget, batch_size, first_seed,
+                   progress, None, None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         records = RecordLog(out / "history.log")
         records.repair()
-        df = _trials(objective, optimizers, trials, budget, batch_size, first_seed, progress,
-                     records, out)
+        df = run(objective, optimizers, trials, budget, batch_size, first_seed, progress,
+                 records, out)
         if plot:
             save_plot(df, out / "best_so_far.png", objective)
     return df
@@ -388,6 +397,59 @@ def _trials(objective, optimizers, trials, budget, batch_size, first_seed, progr
                 if out is not None:
                     write_history(history_table(rows), out / "history.csv")
     return history_table(rows)
+
+
+class _Replay:
+    """The recorded queries of one trial, as ``_search`` reads a history; appends are left
+    to the driver, the only writer of the history file."""
+
+    def __init__(self, records: list[dict]):
+        self.records = records
+
+    def read(self) -> list[dict]:
+        return self.records
+
+    def append(self, records: Any) -> None:
+        pass
+
+
+def _trial_shard(payload: tuple) -> list[dict]:
+    """One (optimiser, trial) on a worker: its query records."""
+    objective, optimizer, budget, seed, trial, batch_size, name, done = payload
+    return _search(objective, optimizer, budget, seed, trial, batch_size, _Replay(done), None,
+                   name)
+
+
+def _trials_on(executor: Any, objective, optimizers, trials, budget, batch_size, first_seed,
+               progress, records: RecordLog | None, out: Path | None) -> pd.DataFrame:
+    """:func:`_trials` with each (optimiser, trial) a shard of ``executor``."""
+    from nasperf import executors
+
+    recorded: dict[str, list[dict]] = {}
+    for rec in records.read() if records is not None else []:
+        recorded.setdefault(rec.get("run"), []).append(rec)
+    shards = []
+    for k, (name, opt) in enumerate(optimizers):
+        for t in range(trials):
+            seed = first_seed + t
+            bound, label = _optimizer(opt, objective.domain, seed, batch_size, name)
+            done = recorded.get(_run_key(label, bound, objective, seed), [])
+            shards.append(executors.Shard(f"{k:03d}-{t:05d}", (
+                objective, opt, budget, seed, t, batch_size, name, done), size=budget))
+    finished: dict[str, list[dict]] = {}
+
+    def on_result(shard: executors.Shard, rows: list[dict]) -> None:
+        if records is not None:
+            records.append([r for r in rows if r["query"] > len(shard.payload[-1])])
+        finished[shard.id] = rows
+        if out is not None:
+            write_history(history_table([r for s in shards for r in finished.get(s.id, [])]),
+                          out / "history.csv")
+
+    with executors.get_executor(executor) as ex:
+        results = ex.map_shards(_trial_shard, shards, progress=progress, desc="search",
+                                unit="query", on_result=on_result)
+    return history_table([r for rows in results for r in rows])
 
 
 def write_history(df: pd.DataFrame, path: str | Path) -> None:

@@ -10,6 +10,7 @@ channels. Labels are the digits 0-9. It is never random noise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -70,7 +71,16 @@ def default_batch(
     y : Tensor, int64, ``(batch_size,)``
         The digit labels 0-9.
     """
-    shape = parse_shape(input_shape)
+    x, y = _digits_batch(parse_shape(input_shape), int(batch_size), int(seed))
+    return x.clone(), y.clone()
+
+
+@functools.lru_cache(maxsize=8)
+def _digits_batch(shape: tuple[int, ...], batch_size: int,
+                  seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch of :func:`default_batch`, built once per process and arguments (a worker
+    scoring many architectures reads the digits and resizes them once); callers get
+    copies."""
     images, labels = load_digits_arrays()
     if not 1 <= batch_size <= len(images):
         raise ValueError(f"the default digits batch holds 1..{len(images)} samples, "

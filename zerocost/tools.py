@@ -5,15 +5,19 @@
 * :func:`load_batch`: a batch from a ``.npz`` or ``.pt`` file;
 * :func:`seeded_model`: the network of a search-space architecture, initialised under a
   seed without touching the caller's RNG state;
+* :func:`score_archs`: the score records of many architectures of a space (one shard of
+  ``nasperf proxies``; a worker process loads the batch once);
 * :func:`format_table`: a plain-text table of :class:`~nasperf.zerocost.ProxyResult`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.util
+import math
 import os
 import sys
 from pathlib import Path
@@ -24,9 +28,10 @@ import torch
 
 from nasperf._utils import torch_seed
 
-from .core import ProxyResult
+from .core import ProxyResult, compute_proxies
 
-__all__ = ["format_table", "load_batch", "load_factory", "seeded_model"]
+__all__ = ["format_table", "load_batch", "load_factory", "score_archs", "score_record",
+           "seeded_model"]
 
 
 def load_factory(spec: str, kwargs: dict[str, Any] | None = None) -> torch.nn.Module:
@@ -181,6 +186,55 @@ def seeded_model(space: Any, arch: Any, seed: int = 0,
     the caller's torch RNG state is left as it was."""
     with torch_seed(seed):
         return space.to_model(arch, **(model_kwargs or {}))
+
+
+def score_record(space: Any, arch: Any, batch: Any, proxies: Any, *, seed: int = 0,
+                 model_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """The record of one architecture, as ``nasperf proxies`` writes it: ``{"arch": official
+    string, "scores": {proxy: float or None (NaN)}, "seconds": {proxy: float}, "reasons":
+    {proxy: why it is NaN}}``. The network is initialised under ``seed`` and the proxies
+    use the same ``seed``, so the record does not depend on what ran before it."""
+    model = seeded_model(space, arch, seed, model_kwargs)
+    res = compute_proxies(model, batch, proxies, seed=seed, return_details=True, **kwargs)
+    return {"arch": space.to_string(arch),
+            "scores": {n: None if math.isnan(r.score) else r.score for n, r in res.items()},
+            "seconds": {n: r.seconds for n, r in res.items()},
+            "reasons": {n: r.reason for n, r in res.items() if r.reason}}
+
+
+def score_archs(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """:func:`score_record` of each architecture of ``task["archs"]``, in order.
+
+    ``task`` (a plain dict, so it pickles for worker processes): ``space`` (name),
+    ``archs`` (official strings), ``proxies`` (names), ``seed``, and optionally
+    ``model_kwargs``, ``data`` (path of a batch file, loaded once per process), ``device``,
+    ``input_shape``, ``batch_size``, ``options`` and ``threads`` (torch's intra-op threads
+    for the call: results on CPU can depend on it, so every worker uses the same number).
+    """
+    import torch
+
+    from nasperf.searchspaces import get_space
+
+    space = get_space(task["space"])
+    data = task.get("data")
+    batch = _cached_batch(str(data), os.stat(data).st_mtime_ns) if data else None
+    kwargs = {k: task[k] for k in ("device", "input_shape", "batch_size", "options")
+              if task.get(k) is not None}
+    threads, before = task.get("threads"), torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        return [score_record(space, space.parse(a), batch, list(task["proxies"]),
+                             seed=int(task["seed"]), model_kwargs=task.get("model_kwargs"),
+                             **kwargs) for a in task["archs"]]
+    finally:
+        torch.set_num_threads(before)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_batch(path: str, mtime_ns: int) -> Any:
+    """:func:`load_batch` once per process and file version."""
+    return load_batch(path)
 
 
 def format_table(results: dict[str, ProxyResult]) -> str:

@@ -313,3 +313,97 @@ def apply_threads(args: argparse.Namespace) -> None:
 def csv_list(text: str) -> list[str]:
     """The non-empty items of a comma-separated option value, stripped."""
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+# -- execution: where the shards of a command run ------------------------------------------------
+def positive_float(text: str) -> float:
+    """A number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionValueError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise OptionValueError(f"must be > 0, got {value:g}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionValueError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise OptionValueError(f"must be >= 0, got {value:g}")
+    return value
+
+
+def shard_part(text: str) -> tuple[int, int]:
+    """``I/N``: part I (0-based) of N of a run's shards, e.g. ``$SLURM_ARRAY_TASK_ID/10``."""
+    from nasperf import executors
+
+    try:
+        return executors.parse_part(text)
+    except ValueError as exc:
+        raise OptionValueError(str(exc)) from None
+
+
+def add_executor(parser: Parser, parts: bool = True) -> argparse.Action:
+    """``--executor {local,processes,ray}`` with ``--workers``, ``--address``,
+    ``--cpus-per-task``, ``--gpus-per-task``, ``--max-retries`` and (with ``parts``, for
+    commands whose output directory holds shard files) ``--shard I/N``; build the executor
+    with :func:`executor_from_args`. Returns the ``--executor`` action."""
+    action = parser.add_argument(
+        "--executor", choices=("local", "processes", "ray"), default="local",
+        help="where the shards run: this process (local), a pool of --workers processes, "
+        "or Ray tasks (a local Ray instance, or the cluster at --address; needs "
+        "pip install 'nasperf[ray]'). Results are identical whichever is used")
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                        help="parallel worker processes (processes), or CPUs of the local "
+                        "Ray instance (ray without --address)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="a running Ray cluster: 'auto' (the one 'ray start --head' "
+                        "started on this machine), HOST:6379 or ray://HOST:10001")
+    parser.add_argument("--cpus-per-task", type=positive_float, default=1, metavar="N",
+                        help="CPUs reserved per shard (Ray's num_cpus; the OpenMP/MKL "
+                        "threads of each worker process). Torch's own thread count is "
+                        "--threads where the command has it, the same in every worker")
+    parser.add_argument("--gpus-per-task", type=nonnegative_float, default=0, metavar="F",
+                        help="GPUs per shard with --executor ray (0.25: four shards share "
+                        "a GPU); use with --device cuda")
+    parser.add_argument("--max-retries", type=nonnegative_int, default=3, metavar="N",
+                        help="times a shard whose worker died (killed, out of memory) is "
+                        "run again")
+    if not parts:
+        return action
+    parser.add_argument("--shard", type=shard_part, default=None, metavar="I/N",
+                        help="run only part I (0..N-1) of N of the shards into --out, e.g. "
+                        "one Slurm array task: --shard $SLURM_ARRAY_TASK_ID/"
+                        "$SLURM_ARRAY_TASK_COUNT; run once more without --shard to merge")
+    return action
+
+
+def executor_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`nasperf.executors.Executor` of the options of :func:`add_executor`.
+
+    Raises
+    ------
+    ValueError
+        ``--workers`` > 1 or ``--gpus-per-task`` with the local executor, or ``--address``
+        without ``--executor ray``.
+    """
+    from nasperf import executors
+
+    if args.executor == "local" and args.workers > 1:
+        raise ValueError(f"--workers {args.workers} runs in parallel only with --executor "
+                         "processes or --executor ray")
+    if args.executor != "ray" and args.address:
+        raise ValueError("--address is the address of a Ray cluster: use it with "
+                         "--executor ray")
+    if args.executor != "ray" and args.gpus_per_task:
+        raise ValueError("--gpus-per-task is a Ray resource request: use it with "
+                         "--executor ray")
+    return executors.get_executor(args.executor, args.workers, address=args.address,
+                                  cpus_per_task=args.cpus_per_task,
+                                  gpus_per_task=args.gpus_per_task,
+                                  max_retries=args.max_retries)

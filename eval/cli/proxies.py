@@ -6,6 +6,14 @@ Examples::
     nasperf proxies --model torchvision.models:resnet18 --input-shape 3,64,64 --device cuda --json
     nasperf proxies --model ./mymodels.py:cnn --factory-kwargs '{"width": 16}' --threads 2
     nasperf proxies --space nb201 --archs-file archs.txt --out scores.jsonl   # resumable
+    nasperf proxies --space nb201 --all --out zc_nb201/ --executor processes --workers 8
+    nasperf proxies --space nb201 --first 1000 --out zc/ --executor ray --address auto
+
+With several architectures (--archs-file, --first N, --all) and --out DIR, the
+architectures are cut into shards of --shard-size; each finished shard is a file of
+DIR/shards/ listed in DIR/manifest.log, a rerun skips the finished shards, and the merged
+table is DIR/proxies.csv (one row per architecture, in input order). The values do not
+depend on the executor or the number of workers.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ from typing import Any
 
 from . import COMMANDS
 from ._options import (
+    add_executor,
     add_seed,
     add_space,
     add_threads,
     apply_threads,
+    executor_from_args,
     json_object,
     new_command,
     positive_int,
@@ -36,11 +46,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from nasperf.zerocost import list_proxies
 
     what = p.add_argument_group("network (one of)")
-    add_space(what, None, help="search space name, e.g. nb201 (with --arch/--archs-file)")
+    add_space(what, None, help="search space name, e.g. nb201 (with --arch, --archs-file, "
+              "--first or --all)")
     what.add_argument("--arch", help="one architecture of --space: its official string or "
                       "NASLib tuple, e.g. \"(0, 2, 3, 2, 3, 1)\" for nb201")
     what.add_argument("--archs-file", type=Path, metavar="FILE",
                       help="file with one architecture per line (blank and # lines skipped)")
+    what.add_argument("--first", type=positive_int, metavar="N",
+                      help="the first N architectures of the space's enumeration order "
+                      "(spaces small enough to list: nb201, tnb101_micro, tnb101_macro)")
+    what.add_argument("--all", dest="all_archs", action="store_true",
+                      help="every architecture of the space (nb201: 15,625)")
     what.add_argument("--model", metavar="MODULE:FACTORY",
                       help="a model from your code: 'package.module:factory' (importable from "
                       "the working directory or $PYTHONPATH) or 'path/to/file.py:factory'; "
@@ -65,10 +81,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_seed(p, 0, help="seed of the network's initial weights and of the default batch")
     add_threads(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--out", type=Path, metavar="FILE",
-                   help="with --archs-file: JSON-lines output; archs already in it are skipped "
-                   "(resume)")
+    p.add_argument("--out", type=Path, metavar="DIR|FILE.jsonl",
+                   help="with several architectures: a directory (DIR/proxies.csv, per-shard "
+                   "files, resumable by shard) or a .jsonl file (JSON lines, resumable by "
+                   "architecture; local executor only)")
+    p.add_argument("--shard-size", type=positive_int, default=16, metavar="N",
+                   help="architectures per shard (the unit of work sent to a worker, stored "
+                   "and resumed); keep it when resuming")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_executor(p.add_argument_group("execution (several architectures)"))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -96,11 +117,15 @@ def _read_done(out: Path | None) -> set[str]:
 def run(args: argparse.Namespace) -> int:
     """Execute ``nasperf proxies``. Bad arguments raise ``ValueError`` (or ``OSError``),
     which :func:`nasperf.eval.cli.main` prints as one line with exit status 2."""
-    chosen = [n for n in ("arch", "archs_file", "model") if getattr(args, n)]
+    chosen = [n for n in MODES if getattr(args, n, None)]
     if len(chosen) != 1:
-        raise ValueError("give exactly one of --arch, --archs-file or --model")
+        raise ValueError("give exactly one of --arch, --archs-file or --model (or --first N / "
+                         "--all: the first N or every architecture of --space)")
     if chosen[0] != "model" and not args.space:
-        raise ValueError("--arch and --archs-file need --space")
+        raise ValueError("--arch, --archs-file, --first and --all need --space")
+    if chosen[0] in ("arch", "model") and (args.executor != "local" or args.shard):
+        raise ValueError("--executor and --shard are for several architectures (--archs-file, "
+                         "--first, --all)")
     if args.archs_file is not None and not args.archs_file.is_file():
         raise FileNotFoundError(f"--archs-file {args.archs_file} does not exist")
     if args.data is not None and not args.data.is_file():
@@ -113,10 +138,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt:
-        if args.archs_file is not None and args.out is not None:
+        if chosen[0] not in ("arch", "model") and args.out is not None:
             raise KeyboardInterrupt(f"the architectures finished are in {args.out}; rerun the "
                                     "same command to resume") from None
         raise
+
+
+#: The ways of naming the network(s): one architecture, several, or a model factory.
+MODES = ("arch", "archs_file", "first", "all_archs", "model")
 
 
 def _supports_progress() -> bool:
@@ -131,13 +160,12 @@ def _run(args: argparse.Namespace) -> int:
     from nasperf.zerocost.registry import resolve_proxies
     from nasperf.zerocost.tools import format_table, load_batch, load_factory, seeded_model
 
-    chosen = "archs_file" if args.archs_file else "model" if args.model else "arch"
     names = resolve_proxies(args.proxies)
+    if args.archs_file or args.first or args.all_archs:
+        return _run_many(args, names)
     data = load_batch(args.data)
     common = dict(proxies=names, device=args.device, seed=args.seed,
                   input_shape=args.input_shape, batch_size=args.batch_size)
-    if chosen == "archs_file":
-        return _run_many(args, data, common)
     if args.model:
         model = load_factory(args.model, args.factory_kwargs)
     else:
@@ -156,19 +184,127 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_many(args: argparse.Namespace, data: Any, common: dict) -> int:
-    """Every architecture of ``--archs-file`` not yet in ``--out``: one JSON line each."""
+def _archs(args: argparse.Namespace, space: Any) -> list:
+    """The architectures of ``--archs-file``, ``--first N`` or ``--all``, in order."""
+    if args.archs_file is not None:
+        lines = [ln.strip() for ln in args.archs_file.read_text().splitlines()]
+        return [space.parse(ln) for ln in lines if ln and not ln.startswith("#")]
+    try:
+        archs = space.enumerate()
+    except (NotImplementedError, ValueError) as exc:
+        raise ValueError(f"--first/--all need a space small enough to list; {space.name} is "
+                         f"not ({exc}); give its architectures with --archs-file") from None
+    return archs[:args.first] if args.first else archs
+
+
+def _out_kind(args: argparse.Namespace) -> str:
+    """``"stdout"``, ``"jsonl"`` (one JSON-lines file) or ``"dir"`` (sharded directory)."""
+    out = args.out
+    if out is None:
+        return "stdout"
+    if out.suffix in (".jsonl", ".ndjson", ".json") or out.is_file():
+        return "jsonl"
+    if out.suffix in (".csv", ".txt"):
+        raise ValueError(f"--out {out}: give a directory (it gets proxies.csv and the shard "
+                         "files) or a .jsonl file")
+    return "dir"
+
+
+def _run_many(args: argparse.Namespace, names: list[str]) -> int:
+    """Several architectures: in this process into a JSON-lines file or stdout (as before
+    executors existed), or as shards on an executor."""
+    from nasperf.searchspaces import get_space
+
+    executor = executor_from_args(args)  # bad combinations of options fail here
+    space = get_space(args.space)
+    archs = _archs(args, space)
+    kind = _out_kind(args)
+    if args.executor == "local" and not args.shard and kind != "dir":
+        from nasperf.zerocost.tools import load_batch
+
+        return _run_streamed(args, space, archs, load_batch(args.data), names)
+    if kind == "jsonl":
+        raise ValueError(f"--executor {args.executor} and --shard store one file per shard: "
+                         f"give --out a directory instead of the file {args.out}")
+    if args.shard and kind != "dir":
+        raise ValueError("--shard needs --out DIR (the directory the parts share)")
+    return _run_sharded(args, executor, space, archs, names)
+
+
+def _run_sharded(args: argparse.Namespace, executor: Any, space: Any, archs: list,
+                 names: list[str]) -> int:
+    """Shards of ``--shard-size`` architectures on the executor; DIR/proxies.csv (or JSON
+    lines on stdout without --out)."""
+    import hashlib
+
+    import nasperf
+    from nasperf import executors
+    from nasperf._io import content_hash
+    from nasperf.zerocost.tools import score_archs
+
+    data = str(args.data.resolve()) if args.data is not None else None
+    config = {"space": space.name, "proxies": names, "seed": args.seed,
+              "model_kwargs": args.model_kwargs, "batch_size": args.batch_size,
+              "input_shape": list(args.input_shape) if args.input_shape else None,
+              "data": (hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]
+                       if data else None),
+              "device": args.device, "shard_size": args.shard_size,
+              "version": nasperf.__version__}
+    strings = [space.to_string(a) for a in archs]
+    shards = []
+    for start in range(0, len(strings), args.shard_size):
+        chunk = strings[start:start + args.shard_size]
+        task = {"space": space.name, "archs": chunk, "proxies": names, "seed": args.seed,
+                "model_kwargs": args.model_kwargs, "data": data, "device": args.device,
+                "input_shape": args.input_shape, "batch_size": args.batch_size,
+                "threads": args.threads}
+        shard_id = f"{start // args.shard_size:05d}-{content_hash(config, chunk, length=12)}"
+        shards.append(executors.Shard(shard_id, task, size=len(chunk)))
+    with executor as ex:
+        results = ex.map_shards(score_archs, shards, out_dir=args.out, config=config,
+                                part=args.shard, progress=not args.no_progress,
+                                desc="architectures", unit="arch")
+    records = [r for res in results for r in res]
+    if args.out is None:
+        for rec in records:
+            print(json.dumps(rec), flush=True)
+    elif args.shard:
+        i, n = args.shard
+        print(f"part {i}/{n}: {len(results)} shard(s) ({len(records)} architectures) finished "
+              f"in {args.out}; when every part is done, run the same command without --shard "
+              "to merge them into proxies.csv", file=sys.stderr)
+    else:
+        path = write_table(records, names, args.out / "proxies.csv")
+        print(f"{len(records)} architectures: {path}", file=sys.stderr)
+    return 0
+
+
+def write_table(records: list[dict], names: list[str], path: Path) -> Path:
+    """The merged table of score records, atomically: ``arch``, one column per proxy (empty
+    for NaN), ``reasons`` (``proxy: why NaN; ...``). Only deterministic columns (no times),
+    so the file is the same for every executor."""
+    import pandas as pd
+
+    from nasperf._io import atomic_open
+
+    rows = [{"arch": r["arch"],
+             **{n: (math.nan if r["scores"].get(n) is None else r["scores"][n]) for n in names},
+             "reasons": "; ".join(f"{k}: {v}" for k, v in sorted(r.get("reasons", {}).items()))}
+            for r in records]
+    df = pd.DataFrame(rows, columns=["arch", *names, "reasons"])
+    with atomic_open(path, newline="") as fh:
+        df.to_csv(fh, index=False)
+    return path
+
+
+def _run_streamed(args: argparse.Namespace, space: Any, archs: list, data: Any,
+                  names: list[str]) -> int:
+    """Every architecture not yet in ``--out`` (a JSON-lines file): one JSON line each, in
+    this process."""
     from tqdm.auto import tqdm
 
-    from nasperf.searchspaces import get_space
-    from nasperf.zerocost import compute_proxies
-    from nasperf.zerocost.tools import seeded_model
+    from nasperf.zerocost.tools import score_record
 
-    space = get_space(args.space)
-    if not args.archs_file.is_file():
-        raise ValueError(f"--archs-file {args.archs_file} does not exist")
-    lines = [ln.strip() for ln in args.archs_file.read_text().splitlines()]
-    archs = [space.parse(ln) for ln in lines if ln and not ln.startswith("#")]
     done = _read_done(args.out)
     todo = [a for a in archs if space.to_string(a) not in done]
     if done:
@@ -178,12 +314,9 @@ def _run_many(args: argparse.Namespace, data: Any, common: dict) -> int:
 
     sink = JsonLinesLog(args.out) if args.out else None
     for arch in tqdm(todo, disable=args.no_progress, desc="architectures", file=sys.stderr):
-        model = seeded_model(space, arch, args.seed, args.model_kwargs)
-        res = compute_proxies(model, data, return_details=True, **common)
-        rec = {"arch": space.to_string(arch),
-               "scores": {n: _jsonable(r.score) for n, r in res.items()},
-               "seconds": {n: r.seconds for n, r in res.items()},
-               "reasons": {n: r.reason for n, r in res.items() if r.reason}}
+        rec = score_record(space, arch, data, names, seed=args.seed,
+                           model_kwargs=args.model_kwargs, device=args.device,
+                           input_shape=args.input_shape, batch_size=args.batch_size)
         if sink is not None:
             sink.append(rec)  # one whole line, fsynced: a kill loses at most this arch
         else:
