@@ -22,6 +22,8 @@ ALLOWED = {
     "eval": set(PACKAGES) - {"search"},
     "search": set(PACKAGES),
 }
+#: Root modules every package may use (infrastructure, like the private ``nasperf._io``).
+INFRASTRUCTURE = {"executors"}
 #: Folders allowed one more package: the command line runs searches.
 EXTRA = {"eval/cli": {"search"}}
 
@@ -76,6 +78,6 @@ def test_layering(package):
         for line, mod in _imports(path):
             parts = mod.split(".")
             if parts[0] == "nasperf" and len(parts) > 1 and not parts[1].startswith("_"):
-                if parts[1] not in allowed | extra:
+                if parts[1] not in allowed | extra | INFRASTRUCTURE:
                     bad.append(f"{path.relative_to(ROOT)}:{line}: {mod}")
     assert not bad, f"{package} may import only {sorted(allowed)}:\n" + "\n".join(bad)

@@ -16,7 +16,8 @@ Optimisers: random, regularized_evolution, local_search, bananas (MLP ensemble o
 encoding, Thompson sampling over mutations), gp_bo (GP, expected improvement),
 predictor_guided (extra trees on graf_all+zc, greedy over mutations of the best) and
 predictor_guided_zc (the same with a zero-cost warm start). ``--params`` sets options of
-one optimiser, e.g. ``'{"predictor_guided": {"predictor": "auto"}}'``.
+one optimiser, e.g. ``'{"predictor_guided": {"predictor": "auto"}}'``. ``--executor
+processes --workers N`` (or ``ray``) runs the trials in parallel, with the same history.
 
 Examples::
 
@@ -33,11 +34,13 @@ from . import COMMANDS
 from ._options import (
     add_data_dir,
     add_dataset,
+    add_executor,
     add_space,
     add_threads,
     apply_threads,
     check_names,
     csv_list,
+    executor_from_args,
     int_list,
     json_object,
     new_command,
@@ -69,11 +72,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--params", type=json_object, default={}, metavar="JSON",
                    help="options per optimiser, e.g. '{\"bananas\": {\"num_candidates\": 200}}'")
     p.add_argument("--at", type=int_list, default="50,100,150", metavar="N,N,...",
-                   help="query counts of the printed table")
+                   help="query counts of the printed table (those up to --budget, and "
+                   "--budget)")
     p.add_argument("--out", default="search_results", metavar="DIR",
                    help="directory for history.log/history.csv (resumed) and the plot")
     add_data_dir(p)
     add_threads(p)
+    add_executor(p, parts=False)
     p.set_defaults(func=run)
     return p
 
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     dataset = resolve_dataset(args.space, args.dataset)
     optimizers = _optimizers(csv_list(args.optimizer), args.params)
+    executor = executor_from_args(args)
     apply_threads(args)
     bench = load_benchmark(args.space, dataset, data_dir=args.data_dir, source=args.source,
                            target=args.target)
@@ -112,11 +118,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         history = run_trials(objective, optimizers, trials=args.trials, budget=args.budget,
-                             out=out, batch_size=args.batch_size, first_seed=args.first_seed)
+                             out=out, batch_size=args.batch_size, first_seed=args.first_seed,
+                             executor=executor)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"rerun the same command to resume from "
                                 f"{out / 'history.log'}") from None
-    table = format_table(search_table(history, at=args.at, optimum=objective.optimum))
+    at = sorted({n for n in args.at if n <= args.budget} | {args.budget})
+    table = format_table(search_table(history, at=at, optimum=objective.optimum))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(f"{args.space} {dataset}: best {bench.target} so far (mean ± std over "
               f"{args.trials} trials); pool optimum {objective.optimum:.2f}")
