@@ -61,16 +61,21 @@ def file_server(tmp_path):
     server.shutdown()
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Run the test with one torch thread (proxy values and timings do not depend on the
-    machine's thread count); the previous count is restored afterwards."""
+def _one_torch_thread():
     import torch
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+#: Run the test with one torch thread (values and timings do not depend on the machine's
+#: thread count; tiny models run far faster); the previous count is restored afterwards.
+one_torch_thread = pytest.fixture(_one_torch_thread, name="one_torch_thread")
+#: The same for a whole module, before its module-scoped fixtures (models fitted once).
+one_torch_thread_module = pytest.fixture(_one_torch_thread, scope="module",
+                                         name="one_torch_thread_module")
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,11 @@ SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "CONTRIBUTING.md").read_te
 EXPECTED = ["{'weight_count': 8.0}", "GRAFEncoder (8, ", "["]
 README_SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 #: text each README snippet prints, in the order of the file: the space and the benchmark,
-#: encoders / predictors / proxies, the benchmark grid.
+#: encoders / predictors / proxies, the benchmark grid, search.
 README_EXPECTED = [r"\|skip_connect~0\|\+\|nor_conv_3x3~0\|.*Benchmark\(space='nb201'",
                    r"Kendall tau 0\.\d+.*'synflow'.*auto chose .*auto: Kendall tau 0\.\d+",
-                   r"n=32 +n=128.*graf_all\+zc +extra_trees +0\.\d+ ± .*written to "]
+                   r"n=32 +n=128.*graf_all\+zc +extra_trees +0\.\d+ ± .*written to ",
+                   r"test_value.*predictor_guided +1 .*NB201Arch\(ops="]
 
 
 def test_three_recipes():

@@ -34,7 +34,7 @@ ENCODERS = [(Arch2VecEncoder, TINY_A2V, 4), (CATEEncoder, TINY_CATE, 16)]
 
 
 #: Tiny torch models run far faster on one thread (no thread spinning on a shared CPU).
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread_module")
 
 
 @pytest.fixture(scope="module")

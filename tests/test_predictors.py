@@ -81,7 +81,7 @@ def data():
 
 
 #: Tiny torch models run far faster on one thread (no thread spinning on a shared CPU).
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread_module")
 
 
 @pytest.fixture(scope="module")

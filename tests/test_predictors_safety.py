@@ -49,7 +49,7 @@ THREADED = ["lightgbm", "xgboost", "random_forest", "extra_trees", "lambdarank",
 
 
 #: Tiny torch models run far faster on one thread (no thread spinning on a shared CPU).
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread_module")
 
 
 def huge_data(kind: str, n: int = 90, seed: int = 0):
