@@ -23,13 +23,15 @@ Usage (from the repository root)::
 writes ``<out>/<task>/history.csv`` (resumable through ``history.log``; the latest run of
 every optimiser run into that directory), a plot ``<out>/<task>/best_so_far.png``,
 ``<out>/search_summary.csv`` and prints a markdown table per task. ``--table FILE`` only
-prints the tables of a summary CSV written before.
+prints the tables of a summary CSV written before; ``--timing`` only times a few trials of
+each optimiser on the first task.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,22 @@ def run_task(task: str, optimizers: list[str], trials: int, budget: int, at: lis
     return table.reset_index()
 
 
+def print_timing(task: str, optimizers: list[str], trials: int, budget: int, data_dir) -> None:
+    """Wall seconds per trial of each optimiser (the optimiser's own cost: a benchmark
+    lookup costs nothing)."""
+    space, dataset, source = TASKS[task]
+    objective = BenchmarkObjective(load_benchmark(space, dataset, data_dir=data_dir,
+                                                  source=source))
+    rows = []
+    for name in optimizers:
+        start = time.perf_counter()
+        run_trials(objective, [name], trials=trials, budget=budget, progress=False)
+        rows.append({"optimizer": name,
+                     "seconds_per_trial": f"{(time.perf_counter() - start) / trials:.1f}"})
+    print(f"\n{task}, {budget} queries, mean over {trials} trials\n")
+    print(markdown_table(pd.DataFrame(rows)))
+
+
 def print_tables(summary: pd.DataFrame) -> None:
     for task, t in summary.groupby("task", sort=False):
         t = t.dropna(axis=1, how="all").astype({"trials": int})
@@ -98,6 +116,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("results/bench_search"))
     ap.add_argument("--table", type=Path, default=None,
                     help="only print the tables of this search_summary.csv")
+    ap.add_argument("--timing", action="store_true",
+                    help="only time --trials trials of each optimiser on the first task "
+                    "(nothing written) and print seconds per trial")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.table is not None:
@@ -106,6 +127,9 @@ def main() -> None:
     unknown = sorted(set(args.tasks) - set(TASKS))
     if unknown:
         ap.error(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
+    if args.timing:
+        print_timing(args.tasks[0], args.optimizers, args.trials, args.budget, args.data_dir)
+        return
     path = args.out / "search_summary.csv"
     old = (pd.read_csv(path) if path.exists()
            else pd.DataFrame(columns=["task", "optimizer"]))

@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Parser = Any  # argparse.ArgumentParser or an argument group
@@ -109,15 +109,20 @@ def nonnegative_int(text: str) -> int:
     return value
 
 
-def fraction(text: str) -> float:
-    """A number in (0, 1]."""
+def _float_where(text: str, ok: Callable[[float], bool], where: str) -> float:
+    """``float(text)`` if ``ok`` of it, else an error naming ``where`` ("> 0", "in (0, 1]")."""
     try:
         value = float(text)
     except ValueError:
-        raise OptionValueError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise OptionValueError(f"must be in (0, 1], got {value:g}")
+        raise OptionValueError(f"expected a number {where}, got {text!r}") from None
+    if not ok(value):
+        raise OptionValueError(f"must be {where}, got {value:g}")
     return value
+
+
+def fraction(text: str) -> float:
+    """A number in (0, 1]."""
+    return _float_where(text, lambda v: 0 < v <= 1, "in (0, 1]")
 
 
 def int_list(text: str) -> list[int]:
@@ -318,24 +323,12 @@ def csv_list(text: str) -> list[str]:
 # -- execution: where the shards of a command run ------------------------------------------------
 def positive_float(text: str) -> float:
     """A number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionValueError(f"expected a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise OptionValueError(f"must be > 0, got {value:g}")
-    return value
+    return _float_where(text, lambda v: v > 0, "> 0")
 
 
 def nonnegative_float(text: str) -> float:
     """A number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionValueError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise OptionValueError(f"must be >= 0, got {value:g}")
-    return value
+    return _float_where(text, lambda v: v >= 0, ">= 0")
 
 
 def shard_part(text: str) -> tuple[int, int]:
