@@ -97,6 +97,8 @@ def print_timing(task: str, optimizers: list[str], trials: int, budget: int, dat
 def print_tables(summary: pd.DataFrame) -> None:
     for task, t in summary.groupby("task", sort=False):
         t = t.dropna(axis=1, how="all").astype({"trials": int})
+        order = {name: i for i, name in enumerate(list_optimizers())}
+        t = t.sort_values("optimizer", key=lambda c: c.map(order), kind="stable")
         shown = format_table(t.drop(columns=["task", "optimum"]).set_index("optimizer"))
         print(f"\n{task} (pool optimum {t['optimum'].iloc[0]:.2f}; mean ± std over trials)\n")
         print(markdown_table(shown.reset_index()))
