@@ -39,6 +39,7 @@ import numbers
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -353,6 +354,7 @@ def run_benchmark(
     progress: bool = True,
     *,
     wait: float = 0.0,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Run the grid and return the tidy results table of this configuration.
 
@@ -389,6 +391,11 @@ def run_benchmark(
     wait : float, keyword-only
         Seconds to wait for another run holding ``out`` (``0``: refuse at once; negative:
         wait forever).
+    executor : None, "local", "processes", "ray" or an executor, keyword-only
+        Where the tasks run (:func:`nasperf.executors.get_executor`; default: one after the
+        other in this process). Each (features, predictor, train size, seed) task is one
+        shard; rows are the same whatever the executor (timings aside) and are logged by
+        this process as they finish.
 
     Returns
     -------
@@ -420,15 +427,15 @@ def run_benchmark(
     out = Path(out) if out is not None else None
     if out is None:
         return _run(bench, features, predictors, train_sizes, seeds, test, dedup, None,
-                    progress)
+                    progress, executor)
     with output_lock(out, wait=wait):
         return _run(bench, features, predictors, train_sizes, seeds, test, dedup, out,
-                    progress)
+                    progress, executor)
 
 
 def _run(bench: Benchmark, features: list[str], predictors: list[str], train_sizes: list[int],
          seeds: list[int], test: str | int, dedup: bool, out: Path | None,
-         progress: bool) -> pd.DataFrame:
+         progress: bool, executor: Any = None) -> pd.DataFrame:
     from tqdm.auto import tqdm
 
     ident = dict(space=bench.space.name, dataset=bench.dataset, source=bench.source,
@@ -452,32 +459,42 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
     cache: dict = {}
     n_new = 0
     interrupted = False
+
+    def data_of(feat: str) -> tuple[pd.DataFrame, dict]:
+        if feat not in cache:
+            X, names, groups = build_features(bench, feat,
+                                              cache_dir=out / "cache" if out else None,
+                                              progress=progress, graphs=True)
+            # rows without a target are dropped, columns never: the groups index these
+            # columns. Named columns also let predictors pick families by prefix ("zc:").
+            frame = pd.DataFrame(X[idx_valid], columns=names)
+            if X.dtype == object:  # graphs: the numeric columns beside them stay numeric
+                frame = frame.infer_objects()
+            cache[feat] = (frame, {f: groups[f] for f in split_families(feat)})
+        return cache[feat]
+
+    def record(task: tuple, result: dict) -> None:
+        nonlocal n_new
+        feat, pred_name, n, seed = task
+        row = {k: _plain(v) for k, v in {**ident, "features": feat, "predictor": pred_name,
+                                         "train_size": n, "seed": seed, **result,
+                                         "run_key": key}.items()}
+        if store is not None:
+            store.append(row)  # durable before the next task starts
+            records.append(row)
+            store.write_tables(records)
+        else:
+            records.append(row)
+        n_new += 1
+        bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
+        bar.update()
+
     try:
-        for feat, pred_name, n, seed in todo:
-            if feat not in cache:
-                X, names, groups = build_features(bench, feat,
-                                                  cache_dir=out / "cache" if out else None,
-                                                  progress=progress, graphs=True)
-                # rows without a target are dropped, columns never: the groups index these
-                # columns. Named columns also let predictors pick families by prefix ("zc:").
-                frame = pd.DataFrame(X[idx_valid], columns=names)
-                if X.dtype == object:  # graphs: the numeric columns beside them stay numeric
-                    frame = frame.infer_objects()
-                cache[feat] = (frame,
-                               {f: groups[f] for f in split_families(feat)})
-            row = _run_task(cache[feat], y, pred_name, n, seed, test)
-            row = {k: _plain(v) for k, v in {**ident, "features": feat, "predictor": pred_name,
-                                             "train_size": n, "seed": seed, **row,
-                                             "run_key": key}.items()}
-            if store is not None:
-                store.append(row)  # durable before the next task starts
-                records.append(row)
-                store.write_tables(records)
-            else:
-                records.append(row)
-            n_new += 1
-            bar.set_postfix(tau=f"{row['kendall_tau']:.3f}", feat=feat, pred=pred_name, n=n)
-            bar.update()
+        if executor in (None, "local"):
+            for task in todo:
+                record(task, _run_task(data_of(task[0]), y, *task[1:], test))
+        else:
+            _run_tasks_on(executor, todo, data_of, y, test, record)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -492,6 +509,29 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
                     len(df), len(tasks))
         raise KeyboardInterrupt
     return df
+
+
+def _task_shard(payload: tuple) -> list[dict]:
+    """The rows of one shard's tasks (on a worker)."""
+    data, y, tasks, test = payload
+    return [_run_task(data, y, *task[1:], test) for task in tasks]
+
+
+def _run_tasks_on(executor: Any, todo: list[tuple], data_of, y: np.ndarray, test,
+                  record) -> None:
+    """Run each task of ``todo`` as one shard of ``executor``; ``record(task, row)`` as each
+    finishes (the driver is the only writer of the log)."""
+    from nasperf import executors
+
+    shards = [executors.Shard(f"{i:06d}", (data_of(task[0]), y, [task], test))
+              for i, task in enumerate(todo)]
+
+    def on_result(shard, rows: list[dict]) -> None:
+        for task, row in zip(shard.payload[2], rows):
+            record(task, row)
+
+    with executors.get_executor(executor) as ex:
+        ex.map_shards(_task_shard, shards, progress=False, on_result=on_result)
 
 
 def _run_task(data: tuple[pd.DataFrame, dict], y: np.ndarray, pred_name: str, n: int,

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nasperf.executors import (
@@ -349,6 +350,30 @@ def test_search_trials_are_identical_local_and_processes(tmp_path):
     assert again.equals(proc)
     with pytest.raises(ValueError, match="cannot be pickled"):
         run_trials(lambda arch: 1.0, ["random"], space="nb201", executor="processes", **kw)
+
+
+def test_benchmark_grid_is_identical_local_and_processes(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _toy import make_toy_bench
+
+    from nasperf.eval.runner import run_benchmark
+
+    bench = make_toy_bench()
+    kw = dict(features=["onehot", "onehot+zc"], predictors=["random_forest", "gp"],
+              train_sizes=[16, 32], seeds=2, bench=bench, progress=False)
+    metrics = ["features", "predictor", "train_size", "seed", "kendall_tau", "spearman",
+               "rmse"]
+    local = run_benchmark("nb201", **kw)
+    out = tmp_path / "grid"
+    first = run_benchmark("nb201", **{**kw, "seeds": [0]}, out=out, executor="processes")
+    proc = run_benchmark("nb201", **kw, out=out, executor="processes")
+    pd.testing.assert_frame_equal(local[metrics], proc[metrics])
+    rows = pd.read_csv(out / "results.csv")
+    assert len(rows) == 16 and not rows.duplicated(["features", "predictor", "train_size",
+                                                    "seed"]).any()
+    assert len(first) == 8  # the seed-0 rows were reused, not run again
+    assert (proc[proc["seed"] == 0]["fit_seconds"].to_numpy()
+            == first["fit_seconds"].to_numpy()).all()
 
 
 # -- Ray (a local instance of 2 CPUs for the whole module) ---------------------------------------

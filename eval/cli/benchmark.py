@@ -15,6 +15,7 @@ Examples::
 
     nasperf benchmark --space nb201 --features graf,zc --predictors lightgbm,gp --seeds 5
     nasperf benchmark --space tnb101_micro --dataset class_object --train-sizes 32,128
+    nasperf benchmark --seeds 10 --executor processes --workers 2   # the same rows, in parallel
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from . import COMMANDS
 from ._options import (
     add_data_dir,
     add_dataset,
+    add_executor,
     add_space,
     add_threads,
     apply_threads,
     check_names,
     csv_list,
+    executor_from_args,
     int_list,
     new_command,
     resolve_dataset,
@@ -74,6 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="merge architectures that build the same network before splitting")
     add_data_dir(p)
     add_threads(p)
+    add_executor(p, parts=False)
     p.set_defaults(func=run)
     return p
 
@@ -100,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     train_sizes = args.train_sizes  # argparse passes the string default through int_list
     dataset = resolve_dataset(args.space, args.dataset)
     check_grid(features, predictors)
+    executor = executor_from_args(args)
     apply_threads(args)
 
     from ..runner import run_benchmark
@@ -108,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         df = run_benchmark(
             args.space, dataset, features=features, predictors=predictors,
             train_sizes=train_sizes, seeds=args.seeds, test=args.test, out=args.out,
-            source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup)
+            source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup,
+            executor=executor)
     except KeyboardInterrupt:
         grid = dict(space=args.space, dataset=dataset, features=features,
                     predictors=predictors, train_sizes=train_sizes, seeds=args.seeds)
