@@ -175,28 +175,31 @@ def check_pair(
     return a, b
 
 
-def is_constant(a: np.ndarray, b: np.ndarray, metric: str) -> bool:
-    """True (with a logged warning) if ``a`` or ``b`` is constant: a correlation is 0/0."""
+def is_constant(a: np.ndarray, b: np.ndarray, metric: str, warn: bool = True) -> bool:
+    """True (with a logged warning unless ``warn`` is False) if ``a`` or ``b`` is constant:
+    a correlation is 0/0."""
     for arr, name in ((a, "y_true"), (b, "y_pred")):
         if np.all(arr == arr[0]):
-            log.warning("%s: %s is constant, the correlation is undefined; returning NaN",
-                        metric, name)
+            if warn:
+                log.warning("%s: %s is constant, the correlation is undefined; returning "
+                            "NaN", metric, name)
             return True
     return False
 
 
-def kendall_tau(y_true: Any, y_pred: Any, nan_policy: str = "raise") -> float:
+def kendall_tau(y_true: Any, y_pred: Any, nan_policy: str = "raise", warn: bool = True
+                ) -> float:
     """Kendall's tau-b rank correlation (the value of ``scipy.stats.kendalltau``).
 
     ``tau_b = (P - Q) / sqrt((P + Q + T_true) * (P + Q + T_pred))`` where, over all pairs
     ``i < j``, ``P`` counts concordant pairs, ``Q`` discordant pairs, ``T_true`` pairs tied
     only in ``y_true`` and ``T_pred`` pairs tied only in ``y_pred`` (pairs tied in both count
-    nowhere). In [-1, 1]; NaN (with a logged warning) if either input is constant. NaNs
-    follow ``nan_policy`` (see :func:`check_pair`); infinities raise.
+    nowhere). In [-1, 1]; NaN (with a logged warning, unless ``warn`` is False) if either
+    input is constant. NaNs follow ``nan_policy`` (see :func:`check_pair`); infinities raise.
     """
     import scipy.stats
 
     a, b = check_pair(y_true, y_pred, nan_policy, 2, "kendall_tau")
-    if is_constant(a, b, "kendall_tau"):
+    if is_constant(a, b, "kendall_tau", warn):
         return float("nan")
     return float(scipy.stats.kendalltau(a, b, variant="b").statistic)

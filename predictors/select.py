@@ -29,11 +29,12 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
+from nasperf._utils import kendall_tau
+
 from .base import (
     BasePredictor,
     flatten_params,
     groups_from_names,
-    kendall_tau_score,
     merge_param,
     resolve_groups,
 )
@@ -366,11 +367,17 @@ class CVSelectPredictor(BasePredictor):
         members = {name: (name,) for name in usable}
         members.update({" + ".join(b): b for b in blends})
         self.cv_scores_ = {}
+        undefined = 0  # folds where a candidate predicts one value: tau is 0/0 there
         for label, parts in members.items():
-            taus = [kendall_tau_score(y[te], np.mean([fold_preds[p][i] for p in parts], axis=0))
-                    for i, (_, te) in enumerate(folds)]
+            taus = [kendall_tau(y[te], np.mean([fold_preds[p][i] for p in parts], axis=0),
+                                warn=False) for i, (_, te) in enumerate(folds)]
             finite = [t for t in taus if np.isfinite(t)]
+            undefined += len(taus) - len(finite)
             self.cv_scores_[label] = float(np.mean(finite)) if finite else -np.inf
+        if undefined:
+            logger.info("CV selection: Kendall tau undefined (constant predictions or "
+                        "targets) in %d candidate-fold pairs, left out of the means",
+                        undefined)
         self.best_name_ = max(self.cv_scores_, key=self.cv_scores_.get)
         self.best_estimators_ = [self._fit_one(*usable[p], X, y).as_pair()
                                  for p in members[self.best_name_]]

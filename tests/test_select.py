@@ -135,3 +135,16 @@ def test_bad_configuration_is_named(kwargs, message):
     X, y = _frame(20)
     with pytest.raises(ValueError, match=message):
         CVSelectPredictor(**kwargs).fit(X, y)
+
+
+def test_undefined_fold_taus_are_one_info_line_not_warnings(caplog):
+    import logging
+
+    rng = np.random.default_rng(0)
+    X = np.ones((12, 3))  # every candidate predicts one value: tau is 0/0 in every fold
+    y = rng.normal(size=12)
+    with caplog.at_level(logging.INFO, logger="nasperf"):
+        get_predictor("auto", random_state=0, cv_repeats=1).fit(X, y)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
+                and "is constant" in r.getMessage()]
+    assert sum("Kendall tau undefined" in r.getMessage() for r in caplog.records) == 1
