@@ -95,9 +95,7 @@ class Domain:
 
     def key(self, arch: Any) -> Hashable:
         """The identity of a located architecture: pool row, or canonical graph hash."""
-        if self.pool is None:
-            return self._hash(arch)
-        return self._row_of[self.space.to_string(arch)]
+        return self._hash(arch) if self.pool is None else self.row(arch)
 
     def row(self, arch: Any) -> int:
         """Pool row of a located architecture."""

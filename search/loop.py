@@ -188,14 +188,26 @@ def _evaluate(objective, arch: Any) -> tuple[float, str, float]:
     return value, "", seconds
 
 
+def _by_run(records: Sequence[dict]) -> dict[str, list[dict]]:
+    """History records grouped by run key, each group in query order."""
+    out: dict[str, list[dict]] = {}
+    for rec in records:
+        out.setdefault(rec.get("run"), []).append(rec)
+    for group in out.values():
+        group.sort(key=lambda r: r["query"])
+    return out
+
+
 def _search(objective, optimizer: str | Optimizer, budget: int, seed: int, trial: int,
-            batch_size: int | None, records: RecordLog | None, bar: tqdm | None,
-            name: str | None = None) -> list[dict]:
+            batch_size: int | None, recorded: Mapping[str, list[dict]],
+            records: RecordLog | None, bar: tqdm | None, name: str | None = None
+            ) -> list[dict]:
+    """One trial: queries of its run in ``recorded`` (:func:`_by_run`) are replayed, new ones
+    appended to ``records`` (None: not stored)."""
     domain = objective.domain
     opt, name = _optimizer(optimizer, domain, seed, batch_size, name)
     key = _run_key(name, opt, objective, seed)
-    done = [r for r in (records.read() if records else []) if r.get("run") == key]
-    done.sort(key=lambda r: r["query"])
+    done = recorded.get(key, [])
     rows: list[dict] = []
     rnd = 0
     while len(rows) < budget:
@@ -256,15 +268,17 @@ def history_table(records: Sequence[dict]) -> pd.DataFrame:
     df = df.sort_values(["optimizer", "trial", "query"], kind="stable",
                         key=lambda c: c.map(order) if c.name == "optimizer" else c
                         ).reset_index(drop=True)
-    best, test = np.full(len(df), np.nan), np.full(len(df), np.nan)
-    for _, idx in df.groupby(["optimizer", "trial"], sort=False).indices.items():
-        b, t = -np.inf, np.nan
-        for i in idx:
-            v = df.at[i, "value"]
-            if np.isfinite(v) and v > b:
-                b, t = v, df.at[i, "arch_test"]
-            best[i], test[i] = (b if np.isfinite(b) else np.nan), t
-    df["best_value"], df["test_value"] = best, test
+    # per (optimizer, trial): the running best finite value, and the row that set it
+    trials = [df["optimizer"], df["trial"]]
+    value = df["value"].where(np.isfinite(df["value"]), -np.inf)
+    best = value.groupby(trials, sort=False).cummax()
+    new_best = value > best.groupby(trials, sort=False).shift(fill_value=-np.inf)
+    setter = pd.Series(np.where(new_best, np.arange(len(df)), np.nan)).groupby(
+        trials, sort=False).ffill()
+    test = np.full(len(df), np.nan)
+    found = setter.notna().to_numpy()
+    test[found] = df["arch_test"].to_numpy()[setter[found].astype(int)]
+    df["best_value"], df["test_value"] = best.where(np.isfinite(best)), test
     df["error"] = df["error"].fillna("")
     cols = [c for c in HISTORY_COLUMNS if c in df]
     if df["arch_test"].isna().all():
@@ -320,11 +334,11 @@ def run_search(space: Any, objective: Any, optimizer: str | Optimizer = "random"
     objective = as_objective(objective, space)
     budget = _check_budget(budget, objective)
     records = RecordLog(history) if history is not None else None
-    if records is not None:
-        records.repair()
+    recorded = _by_run(records.repair()) if records is not None else {}
     bar = tqdm(total=budget, desc="search", unit="query", disable=not progress)
     with bar:
-        rows = _search(objective, optimizer, budget, seed, trial, batch_size, records, bar)
+        rows = _search(objective, optimizer, budget, seed, trial, batch_size, recorded,
+                       records, bar)
     return history_table(rows)
 
 
@@ -372,75 +386,63 @@ def run_trials(objective: Any, optimizers: Sequence[str | Optimizer] | Mapping[s
     run = _trials if executor in (None, "local") else functools.partial(_trials_on, executor)
     if out is None:
         return run(objective, optimizers, trials, budget, batch_size, first_seed,
-                   progress, None, None)
+                   progress, {}, None, None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         records = RecordLog(out / "history.log")
-        records.repair()
+        recorded = _by_run(records.repair())  # the log is read once per run
         df = run(objective, optimizers, trials, budget, batch_size, first_seed, progress,
-                 records, out)
+                 recorded, records, out)
         if plot:
             save_plot(df, out / "best_so_far.png", objective)
     return df
 
 
 def _trials(objective, optimizers, trials, budget, batch_size, first_seed, progress,
-            records: RecordLog | None, out: Path | None) -> pd.DataFrame:
+            recorded: Mapping[str, list[dict]], records: RecordLog | None, out: Path | None
+            ) -> pd.DataFrame:
     rows: list[dict] = []
     total = len(optimizers) * trials * budget
     with tqdm(total=total, desc="search", unit="query", disable=not progress) as bar:
         for name, opt in optimizers:
             for t in range(trials):
                 rows += _search(objective, opt, budget, first_seed + t, t, batch_size,
-                                records, bar, name)
+                                recorded, records, bar, name)
                 if out is not None:
                     write_history(history_table(rows), out / "history.csv")
     return history_table(rows)
 
 
-class _Replay:
-    """The recorded queries of one trial, as ``_search`` reads a history; appends are left
-    to the driver, the only writer of the history file."""
-
-    def __init__(self, records: list[dict]):
-        self.records = records
-
-    def read(self) -> list[dict]:
-        return self.records
-
-    def append(self, records: Any) -> None:
-        pass
-
-
 def _trial_shard(payload: tuple) -> list[dict]:
-    """One (optimiser, trial) on a worker: its query records."""
-    objective, optimizer, budget, seed, trial, batch_size, name, done = payload
-    return _search(objective, optimizer, budget, seed, trial, batch_size, _Replay(done), None,
-                   name)
+    """One (optimiser, trial) on a worker: its query records (the recorded ones replayed;
+    the driver, the only writer of the history, appends the new ones)."""
+    objective, optimizer, budget, seed, trial, batch_size, name, recorded = payload
+    return _search(objective, optimizer, budget, seed, trial, batch_size, recorded, None,
+                   None, name)
 
 
 def _trials_on(executor: Any, objective, optimizers, trials, budget, batch_size, first_seed,
-               progress, records: RecordLog | None, out: Path | None) -> pd.DataFrame:
+               progress, recorded: Mapping[str, list[dict]], records: RecordLog | None,
+               out: Path | None) -> pd.DataFrame:
     """:func:`_trials` with each (optimiser, trial) a shard of ``executor``."""
     from nasperf import executors
 
-    recorded: dict[str, list[dict]] = {}
-    for rec in records.read() if records is not None else []:
-        recorded.setdefault(rec.get("run"), []).append(rec)
     shards = []
     for k, (name, opt) in enumerate(optimizers):
         for t in range(trials):
             seed = first_seed + t
             bound, label = _optimizer(opt, objective.domain, seed, batch_size, name)
-            done = recorded.get(_run_key(label, bound, objective, seed), [])
+            key = _run_key(label, bound, objective, seed)
             shards.append(executors.Shard(f"{k:03d}-{t:05d}", (
-                objective, opt, budget, seed, t, batch_size, name, done), size=budget))
+                objective, opt, budget, seed, t, batch_size, name,
+                {key: recorded.get(key, [])}), size=budget))
     finished: dict[str, list[dict]] = {}
 
     def on_result(shard: executors.Shard, rows: list[dict]) -> None:
         if records is not None:
-            records.append([r for r in rows if r["query"] > len(shard.payload[-1])])
+            n_done = len(next(iter(shard.payload[-1].values())))
+            records.append([r for r in rows if r["query"] > n_done])
         finished[shard.id] = rows
         if out is not None:
             write_history(history_table([r for s in shards for r in finished.get(s.id, [])]),
