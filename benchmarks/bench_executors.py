@@ -11,14 +11,24 @@ computed with :func:`nasperf.zerocost.tools.score_archs`, as ``nasperf proxies -
 - ``identical``: whether every score equals the local run's, bit for bit;
 - ``rss_mb_at_50`` / ``rss_mb_at_200``: the largest peak RSS (``VmHWM``) over the
   worker processes after the 50th / 200th architecture each scored (empty when no worker
-  scored that many; the local executor's worker is this process);
+  scored that many; the local executor's worker is this process); ``rss_now_mb_at_50`` /
+  ``rss_now_mb_at_200``: the same for the resident memory after that architecture
+  (``VmRSS``): the peak grows whenever a larger network comes, the resident memory only
+  when something is kept;
 - ``task_overhead_ms`` (processes and ray): ``(T(k) - T(1)) / (k - 1)`` for ``k`` =
   ``--overhead-tasks`` no-op shards, T the wall time of one ``map_shards`` call: the cost of
   shipping one task and its result, without the start-up.
 
+With ``--grid``, the benchmark grid of ``nasperf benchmark`` with its defaults instead (NB201
+CIFAR-10, ``auto`` on ``graf_all+zc``, n = 32/128/1024, 3 seeds; ``--grid-features``,
+``--grid-predictors`` and ``--seeds`` change it): the wall time of ``run_benchmark`` (loading
+the benchmark and building the features included), the speed-up over local, and whether
+every row's Kendall tau equals the local run's.
+
 Usage (from the repository root; Ray needs ``pip install 'nasperf[ray]'``)::
 
     python benchmarks/bench_executors.py --n 256 --workers 1,2 --out results/bench_executors.csv
+    python benchmarks/bench_executors.py --grid --workers 1,2 --out results/bench_grid.csv
 
 Run it on an otherwise idle machine: on shared cores the speed-up measures the neighbours.
 """
@@ -52,19 +62,20 @@ def score_with_rss(task: dict) -> list[dict]:
         (rec,) = score_archs({**task, "archs": [arch]})
         nth = int(os.environ.get(_SCORED, "0")) + 1
         os.environ[_SCORED] = str(nth)
-        rec.update(pid=os.getpid(), nth=nth,
-                   rss_mb=_peak_rss_mb())
+        rec.update(pid=os.getpid(), nth=nth, rss_mb=_status_mb("VmHWM"),
+                   rss_now_mb=_status_mb("VmRSS"))
         out.append(rec)
     return out
 
 
-def _peak_rss_mb() -> float:
-    """Peak RSS of this process in MB: ``VmHWM`` on Linux (``ru_maxrss`` would include the
-    parent's memory at the fork that started a worker), else ``ru_maxrss``."""
+def _status_mb(field: str) -> float:
+    """``field`` of ``/proc/self/status`` in MB (``VmHWM``: peak RSS, ``VmRSS``: RSS now);
+    elsewhere the peak RSS (``ru_maxrss``; on Linux it would include the parent's memory
+    at the fork that started a worker)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -102,9 +113,33 @@ def _overhead_ms(name: str, workers: int, k: int) -> float:
     return (wall(k) - wall(1)) / (k - 1) * 1000
 
 
-def _rss_at(records: list[dict], nth: int) -> float | None:
-    values = [r["rss_mb"] for r in records if r["nth"] == nth]
+def _rss_at(records: list[dict], nth: int, key: str = "rss_mb") -> float | None:
+    values = [r[key] for r in records if r["nth"] == nth]
     return round(max(values), 1) if values else None
+
+
+def _grid(args: argparse.Namespace) -> list[dict]:
+    """Rows of the benchmark-grid comparison (see the module docstring)."""
+    from nasperf.eval.runner import run_benchmark
+
+    grid = dict(space="nb201", dataset="cifar10", features=str_list(args.grid_features),
+                predictors=str_list(args.grid_predictors), train_sizes=[32, 128, 1024],
+                seeds=args.seeds, progress=False)
+    rows, reference, local_wall = [], None, None
+    for name in args.executors:
+        for workers in ([1] if name == "local" else args.workers):
+            start = time.perf_counter()
+            df = run_benchmark(**grid, executor=_executor(name, workers))
+            wall = time.perf_counter() - start
+            taus = df["kendall_tau"].tolist()
+            reference = taus if reference is None else reference
+            local_wall = wall if name == "local" else local_wall
+            rows.append({"executor": name, "workers": workers, "tasks": len(df),
+                         "wall_s": round(wall, 1),
+                         "speedup": round(local_wall / wall, 2) if local_wall else None,
+                         "identical": taus == reference})
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,9 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--small", action="store_true",
                    help="tiny networks (4 channels, 1 cell per stage): a smoke test")
     p.add_argument("--overhead-tasks", type=int, default=200)
+    p.add_argument("--grid", action="store_true",
+                   help="time the default benchmark grid instead of the proxies")
+    p.add_argument("--grid-features", default="graf_all+zc")
+    p.add_argument("--grid-predictors", default="auto")
+    p.add_argument("--seeds", type=int, default=3, help="seeds of the grid")
     p.add_argument("--out", type=Path, help="CSV of the rows")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    if args.grid:
+        return _write(pd.DataFrame(_grid(args)), args.out)
 
     from nasperf.zerocost.tools import score_archs
 
@@ -150,14 +192,19 @@ def main(argv: list[str] | None = None) -> int:
                 "speedup": round(local_wall / wall, 2) if local_wall else None,
                 "identical": scores == reference,
                 "rss_mb_at_50": _rss_at(records, 50), "rss_mb_at_200": _rss_at(records, 200),
+                "rss_now_mb_at_50": _rss_at(records, 50, "rss_now_mb"),
+                "rss_now_mb_at_200": _rss_at(records, 200, "rss_now_mb"),
                 "task_overhead_ms": (round(_overhead_ms(name, workers, args.overhead_tasks), 2)
                                      if name != "local" else None)})
             print(rows[-1], file=sys.stderr, flush=True)
-    df = pd.DataFrame(rows)
+    return _write(pd.DataFrame(rows), args.out)
+
+
+def _write(df: pd.DataFrame, out: Path | None) -> int:
     print(df.to_markdown(index=False) if _has_tabulate() else df.to_string(index=False))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(args.out, index=False)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out, index=False)
     return 0
 
 

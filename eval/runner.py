@@ -38,6 +38,7 @@ import math
 import numbers
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -415,22 +416,29 @@ def run_benchmark(
         rerunning the same call resumes.
     """
     features, predictors, seeds = _check_grid(features, predictors, seeds, test)
-    if bench is None:
-        bench = load_benchmark(space, dataset, data_dir=data_dir, source=source,
-                               target=target, dedup=dedup)
-    elif dedup:
-        bench = bench.deduplicate()
-    valid = np.isfinite(bench.y)
-    train_sizes = _check_train_sizes(train_sizes, int(valid.sum()), test)
-    if not valid.all():
-        log.warning("%d architectures without a target value are left out", (~valid).sum())
-    out = Path(out) if out is not None else None
-    if out is None:
-        return _run(bench, features, predictors, train_sizes, seeds, test, dedup, None,
-                    progress, executor)
-    with output_lock(out, wait=wait):
-        return _run(bench, features, predictors, train_sizes, seeds, test, dedup, out,
-                    progress, executor)
+    with ExitStack() as stack:
+        if executor not in (None, "local"):
+            from nasperf import executors
+
+            # the workers start (and import the predictors) while the benchmark loads and
+            # the features are built
+            executor = stack.enter_context(executors.session(executor, preload=(__name__,)))
+        if bench is None:
+            bench = load_benchmark(space, dataset, data_dir=data_dir, source=source,
+                                   target=target, dedup=dedup)
+        elif dedup:
+            bench = bench.deduplicate()
+        valid = np.isfinite(bench.y)
+        train_sizes = _check_train_sizes(train_sizes, int(valid.sum()), test)
+        if not valid.all():
+            log.warning("%d architectures without a target value are left out", (~valid).sum())
+        out = Path(out) if out is not None else None
+        if out is None:
+            return _run(bench, features, predictors, train_sizes, seeds, test, dedup, None,
+                        progress, executor)
+        with output_lock(out, wait=wait):
+            return _run(bench, features, predictors, train_sizes, seeds, test, dedup, out,
+                        progress, executor)
 
 
 def _run(bench: Benchmark, features: list[str], predictors: list[str], train_sizes: list[int],
@@ -523,15 +531,16 @@ def _run_tasks_on(executor: Any, todo: list[tuple], data_of, y: np.ndarray, test
     finishes (the driver is the only writer of the log)."""
     from nasperf import executors
 
-    shards = [executors.Shard(f"{i:06d}", (data_of(task[0]), y, [task], test))
+    # cost ~ training-set size (the fits) plus the predictions on the test cells
+    shards = [executors.Shard(f"{i:06d}", (data_of(task[0]), y, [task], test),
+                              cost=task[2] + 256)
               for i, task in enumerate(todo)]
 
     def on_result(shard, rows: list[dict]) -> None:
         for task, row in zip(shard.payload[2], rows):
             record(task, row)
 
-    with executors.get_executor(executor) as ex:
-        ex.map_shards(_task_shard, shards, progress=False, on_result=on_result)
+    executor.map_shards(_task_shard, shards, progress=False, on_result=on_result)
 
 
 def _run_task(data: tuple[pd.DataFrame, dict], y: np.ndarray, pred_name: str, n: int,

@@ -34,6 +34,7 @@ and only merges.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import multiprocessing
@@ -42,9 +43,10 @@ import pickle
 import re
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -73,11 +75,21 @@ class Shard:
         cloudpickle for ``"ray"``), carrying its own seeds.
     size : int
         Items in the shard (architectures, queries): the unit of the progress bar.
+    cost : float, optional
+        Relative cost estimate (default: ``size``). The parallel executors start the
+        costliest shards first (ties in shard order), which shortens the tail of a run whose
+        shards differ in length; results are in shard order either way.
     """
 
     id: str
     payload: Any
     size: int = 1
+    cost: float | None = None
+
+    @property
+    def expected_cost(self) -> float:
+        """``cost``, or ``size`` when no estimate was given."""
+        return float(self.size if self.cost is None else self.cost)
 
 
 class ShardFailedError(RuntimeError):
@@ -95,6 +107,13 @@ def _init_worker(threads: int) -> None:
         os.environ[var] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+
+
+def _preload(modules: tuple[str, ...]) -> int:
+    """Import ``modules`` in a worker (the warm-up task of :meth:`Executor.start`)."""
+    for name in modules:
+        importlib.import_module(name)
+    return os.getpid()
 
 
 # -- storage of finished shards --------------------------------------------------------------
@@ -197,6 +216,8 @@ class Executor:
     """
 
     name: ClassVar[str] = ""
+    #: Whether shards run concurrently (then the costliest start first).
+    parallel: ClassVar[bool] = True
 
     def __init__(self, workers: int = 1, *, cpus_per_task: float = 1, gpus_per_task: float = 0,
                  max_retries: int = 3) -> None:
@@ -226,9 +247,16 @@ class Executor:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def start(self, preload: Sequence[str] = ()) -> Executor:
+        """Start the workers now, without waiting for them, and import the modules named in
+        ``preload`` in each, so that their start-up overlaps the caller's own preparation
+        (loading data, building features) instead of following it. Optional: the first
+        :meth:`map_shards` starts whatever is not started. Returns ``self``."""
+        return self
+
     def close(self) -> None:
-        """Stop what this executor started (nothing for ``"local"`` and ``"processes"``,
-        whose pools live for one :meth:`map_shards` call)."""
+        """Stop what this executor started (a process pool, a local Ray instance); a later
+        :meth:`map_shards` starts them again."""
 
     def map_shards(self, fn: Callable[[Any], Any], shards: Iterable[Shard], *,
                    out_dir: str | os.PathLike | None = None, config: dict | None = None,
@@ -295,6 +323,8 @@ class Executor:
         if done:
             log.info("%d of %d shards already finished in %s", len(done), len(shards),
                      store.root)
+        if self.parallel:  # longest first: the tail of the run is its shortest shards
+            todo.sort(key=lambda item: -item[1].expected_cost)
         total = sum(s.size for s in shards)
         initial = total - sum(s.size for _, s in todo)
         with tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not progress,
@@ -325,6 +355,7 @@ class LocalExecutor(Executor):
     """Every shard in this process, in order: no pickling, no retries."""
 
     name = "local"
+    parallel = False
 
     def _run(self, fn, todo, accept):
         for i, shard in todo:
@@ -336,7 +367,8 @@ class ProcessExecutor(Executor):
 
     At most ``workers`` shards are in flight, so when a worker dies the pool's in-flight
     shards (the ones that may have caused it) are the ones charged a retry; the others wait
-    for a fresh pool untouched.
+    for a fresh pool untouched. The pool lives until :meth:`close`, so consecutive
+    :meth:`map_shards` calls reuse its warm workers (and what they cache per process).
 
     Parameters
     ----------
@@ -357,17 +389,44 @@ class ProcessExecutor(Executor):
             log.info("gpus_per_task is a Ray setting; the processes share the machine's "
                      "devices")
         self.start_method = start_method
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context(self.start_method)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                   initializer=_init_worker,
+                                   initargs=(max(1, int(self.cpus_per_task)),))
+
+    def start(self, preload: Sequence[str] = ()) -> ProcessExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool()
+            # the pool spawns a worker per submitted task while none is idle: one warm-up
+            # task per worker starts them all
+            for _ in range(self.workers):
+                self._pool.submit(_preload, tuple(preload))
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _abandon_pool(self) -> None:
+        """Stop the pool at once, its workers included (after a break or an interrupt)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:  # do not leave workers computing for nobody
+            proc.terminate()
 
     def _run(self, fn, todo, accept):
         _check_picklable(fn, todo[0][1].payload)
         queue = deque(todo)
         deaths: dict[str, int] = {}
-        threads = max(1, int(self.cpus_per_task))
-        context = multiprocessing.get_context(self.start_method)
         while queue:
-            pool = ProcessPoolExecutor(max_workers=min(self.workers, len(queue)),
-                                       mp_context=context, initializer=_init_worker,
-                                       initargs=(threads,))
+            pool = self.start()._pool
             inflight: dict[Any, tuple[int, Shard]] = {}
             try:
                 broken = self._drain(pool, fn, queue, inflight, accept, deaths)
@@ -381,14 +440,10 @@ class ProcessExecutor(Executor):
                         else:
                             accept(i, result)
                     inflight.clear()
+                    self._abandon_pool()  # the next round gets a fresh pool
             except BaseException:
-                processes = list((getattr(pool, "_processes", None) or {}).values())
-                pool.shutdown(wait=False, cancel_futures=True)
-                for proc in processes:  # do not leave workers computing for nobody
-                    proc.terminate()
+                self._abandon_pool()
                 raise
-            else:
-                pool.shutdown(wait=True)
 
     def _drain(self, pool, fn, queue, inflight, accept, deaths) -> bool:
         """Feed ``pool`` from ``queue`` until both are empty; True when the pool broke."""
@@ -462,6 +517,14 @@ class RayExecutor(Executor):
 
     def _label(self) -> str:
         return f"ray {self.address}" if self.address else super()._label()
+
+    def start(self, preload: Sequence[str] = ()) -> RayExecutor:
+        ray = self._ray()
+        if preload:  # fire and forget: a worker that cannot import fails its real task too
+            warm = ray.remote(num_cpus=self.cpus_per_task)(_preload)
+            for _ in range(self.workers):
+                warm.remote(tuple(preload))
+        return self
 
     def close(self) -> None:
         if self._started:
@@ -537,6 +600,19 @@ def get_executor(name: str | Executor | None = "local", workers: int = 1, *,
         kwargs["address"] = address
     return EXECUTORS[name](workers, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
                            max_retries=max_retries, **kwargs)
+
+
+@contextmanager
+def session(executor: str | Executor | None, preload: Sequence[str] = ()) -> Iterator[Executor]:
+    """The executor ``executor`` names (:func:`get_executor`), started at once
+    (:meth:`Executor.start` with ``preload``), for a block. One this call created is closed
+    at the end; an :class:`Executor` passed in stays open for its owner to reuse."""
+    ex = get_executor(executor)
+    try:
+        yield ex.start(preload)
+    finally:
+        if ex is not executor:
+            ex.close()
 
 
 # -- checks ---------------------------------------------------------------------------------

@@ -448,7 +448,7 @@ def _trials_on(executor: Any, objective, optimizers, trials, budget, batch_size,
             write_history(history_table([r for s in shards for r in finished.get(s.id, [])]),
                           out / "history.csv")
 
-    with executors.get_executor(executor) as ex:
+    with executors.session(executor, preload=(__name__,)) as ex:
         results = ex.map_shards(_trial_shard, shards, progress=progress, desc="search",
                                 unit="query", on_result=on_result)
     return history_table([r for rows in results for r in rows])

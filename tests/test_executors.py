@@ -262,6 +262,53 @@ def test_parts_split_the_shards_by_position(tmp_path):
     assert _flat(merged) == EXPECTED and set(_calls(calls).values()) == {1}
 
 
+def worker_state(module: str) -> tuple[int, bool]:
+    """The worker's pid and whether ``module`` is imported there."""
+    return os.getpid(), module in sys.modules
+
+
+def test_started_workers_preload_modules_and_are_reused_across_calls():
+    module = "nasperf.encoders.graph_data"  # not imported by the executors themselves
+    with get_executor("processes", 1).start(preload=[module]) as ex:
+        (pid, loaded), = ex.map_shards(worker_state, [Shard("a", module)], progress=False)
+        (pid2, _), = ex.map_shards(worker_state, [Shard("b", module)], progress=False)
+    assert loaded and pid2 == pid
+    with get_executor("processes", 1) as ex:  # started by the first call: nothing preloaded
+        ((_, loaded),) = ex.map_shards(worker_state, [Shard("a", module)], progress=False)
+    assert not loaded
+
+
+def test_parallel_executors_start_the_costliest_shards_first(tmp_path):
+    shards = [Shard(f"s{k}", {"id": f"s{k}", "items": [k], "calls": str(tmp_path)},
+                    cost=c) for k, c in enumerate([1, 5, None, 3])]  # None: size 1
+    order: list[str] = []
+    with get_executor("processes", 1) as ex:
+        res = ex.map_shards(dies_once, shards, progress=False,
+                            on_result=lambda shard, _: order.append(shard.id))
+    assert order == ["s1", "s3", "s0", "s2"]  # ties keep shard order
+    assert [r[0]["item"] for r in res] == [0, 1, 2, 3]  # results in shard order
+    local: list[str] = []
+    get_executor("local").map_shards(dies_once, shards, progress=False,
+                                     on_result=lambda shard, _: local.append(shard.id))
+    assert local == ["s0", "s1", "s2", "s3"]
+
+
+def test_a_session_closes_only_the_executor_it_created():
+    from nasperf.executors import session
+
+    mine = get_executor("processes", 1)
+    with session(mine) as ex:
+        assert ex is mine
+        ((pid, _),) = ex.map_shards(worker_state, [Shard("a", "x")], progress=False)
+    ((pid2, _),) = mine.map_shards(worker_state, [Shard("b", "x")], progress=False)
+    assert pid2 == pid  # still open: the same warm worker
+    mine.close()
+    with session("processes") as ex:
+        ex.map_shards(worker_state, [Shard("a", "x")], progress=False)
+        pool = ex._pool
+    assert pool is not None and ex._pool is None
+
+
 def test_bad_arguments_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'dask'"):
         get_executor("dask")
