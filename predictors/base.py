@@ -308,7 +308,7 @@ class BasePredictor(RegressorMixin, BaseEstimator):
         """Predicted targets ``(n_samples,)``; with ``return_std`` also their std.
 
         ``return_std=True`` is only available for predictors with an uncertainty estimate
-        (GP, MLP ensemble); the others raise ``ValueError``.
+        (GP, MLP ensemble, random forest and ExtraTrees); the others raise ``ValueError``.
         """
         if return_std and not self._supports_std:
             raise ValueError(f"{type(self).__name__} has no uncertainty estimate (return_std)")

@@ -17,6 +17,11 @@ trees small and leaves allowed to be small, and boost slowly:
 entries are also reachable as nested parameters ``params__<name>`` (e.g.
 ``GridSearchCV(TreePredictor(kind="extra_trees"), {"params__n_estimators": [100, 500]})``).
 
+Uncertainty: the random forest and ExtraTrees also give ``predict(X, return_std=True)``,
+the standard deviation of their trees' predictions (the spread SMAC's random-forest model
+uses for Bayesian optimisation; it measures how much the trees disagree, not a calibrated
+predictive interval). The boosted kinds have none and raise ``ValueError``.
+
 LightGBM and XGBoost are optional dependencies (``pip install 'nasperf[boosting]'``);
 fitting those kinds without them raises an ``ImportError`` that says so. The random forest
 and ExtraTrees need scikit-learn only.
@@ -111,9 +116,11 @@ def _extra_trees(seed: int, n_jobs: int) -> BaseEstimator:
 _FOREST_BLOCK = 8192
 
 
-def forest_predict(forest: BaseEstimator, X: np.ndarray, n_jobs: int = 1) -> np.ndarray:
+def forest_predict(forest: BaseEstimator, X: np.ndarray, n_jobs: int = 1,
+                   return_std: bool = False):
     """Mean prediction ``(n_samples,)`` of a fitted scikit-learn forest regressor, summed
-    in tree order.
+    in tree order; with ``return_std`` also the standard deviation of the trees'
+    predictions ``(n_samples,)``.
 
     The trees predict in ``n_jobs`` threads; their predictions are added in the order of
     ``forest.estimators_`` and divided by their number, the arithmetic of the forest's
@@ -124,6 +131,7 @@ def forest_predict(forest: BaseEstimator, X: np.ndarray, n_jobs: int = 1) -> np.
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     trees = forest.estimators_
     out = np.zeros(len(X32), dtype=np.float64)
+    std = np.zeros(len(X32), dtype=np.float64) if return_std else None
     with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
         for start in range(0, len(X32), _FOREST_BLOCK):
             block = X32[start:start + _FOREST_BLOCK]
@@ -131,8 +139,18 @@ def forest_predict(forest: BaseEstimator, X: np.ndarray, n_jobs: int = 1) -> np.
             acc = np.zeros(len(block), dtype=np.float64)
             for p in preds:  # tree order, whatever the thread order
                 acc += p
-            out[start:start + len(block)] = acc / len(trees)
-    return out
+            mean = acc / len(trees)
+            out[start:start + len(block)] = mean
+            if std is not None:  # two-pass variance: no cancellation
+                sq = np.zeros(len(block), dtype=np.float64)
+                for p in preds:
+                    sq += (p - mean) ** 2
+                std[start:start + len(block)] = np.sqrt(sq / len(trees))
+    return (out, std) if return_std else out
+
+
+#: Kinds whose trees are averaged (a forest): they have ``return_std``.
+FOREST_KINDS = ("random_forest", "extra_trees")
 
 
 def _is_forest(est: BaseEstimator) -> bool:
@@ -288,7 +306,13 @@ class TreePredictor(BasePredictor):
         )
         return clone(est).set_params(**self.best_params_)
 
+    @property
+    def _supports_std(self) -> bool:
+        """Forests have an uncertainty estimate, the spread of their trees."""
+        return self.kind in FOREST_KINDS
+
     def _predict(self, X: np.ndarray, return_std: bool):
         if _is_forest(self.estimator_):
-            return forest_predict(self.estimator_, X, self.estimator_.n_jobs or 1)
+            return forest_predict(self.estimator_, X, self.estimator_.n_jobs or 1,
+                                  return_std=return_std)
         return np.asarray(self.estimator_.predict(X), dtype=np.float64)

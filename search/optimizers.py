@@ -336,7 +336,8 @@ class PredictorGuided(Optimizer):
         if needs_std and not getattr(probe, "_supports_std", False):
             raise ValueError(
                 f"acquisition {self.acquisition!r} needs a predictor with an uncertainty "
-                f"estimate (gp, mlp_ensemble); {self.predictor!r} has none: use "
+                f"estimate (gp, mlp_ensemble, extra_trees, random_forest); "
+                f"{self.predictor!r} has none: use "
                 "acquisition='greedy'")
         self.needs_std_ = needs_std
         unknown = [m for m in str(self.candidates).split("+") if m not in CANDIDATES]

@@ -191,6 +191,18 @@ def test_return_std_only_where_supported(fitted, data):
         fitted["lightgbm"].predict(data[2], return_std=True)
 
 
+@pytest.mark.parametrize("name", ["extra_trees", "random_forest"])
+def test_forest_std_is_the_spread_of_its_trees(fitted, data, name):
+    model, Xt = fitted[name], data[2]
+    mean, std = model.predict(Xt, return_std=True)
+    assert np.array_equal(mean, model.predict(Xt))  # the mean is unchanged by return_std
+    per_tree = np.stack([t.predict(np.asarray(Xt, np.float32))
+                         for t in model.estimator_.estimators_])
+    np.testing.assert_allclose(std, per_tree.std(axis=0), rtol=1e-10, atol=1e-12)
+    assert std.shape == (len(Xt),) and np.all(std > 0)
+    assert model._supports_std and not fitted["lightgbm"]._supports_std
+
+
 # -- GP -----------------------------------------------------------------------------------------
 def test_gp_std_positive_and_shapes(fitted, data):
     gp = fitted["gp"]

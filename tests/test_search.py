@@ -200,7 +200,7 @@ def test_predictor_guided_takes_any_predictor_and_acquisition(objective):
 
 
 def test_acquisition_needing_std_refuses_a_predictor_without_one(pool):
-    opt = PredictorGuided(pool, predictor="extra_trees", acquisition="ei")
+    opt = PredictorGuided(pool, predictor="lightgbm", acquisition="ei")
     with pytest.raises(ValueError, match="uncertainty.*greedy"):
         opt.ask()
     with pytest.raises(ValueError, match="unknown acquisition"):
