@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 
+from nasperf.predictors.trees import TreePredictor
 from nasperf.searchspaces.base import check_seed
 
 from .acquisition import get_acquisition
@@ -470,6 +471,11 @@ def zero_shot_score(table: pd.DataFrame) -> np.ndarray:
 
 
 # -- registry -----------------------------------------------------------------------------------
+#: The predictor of ``predictor_guided``: ExtraTrees whose trees each see every feature at
+#: every split (``max_features=1.0``), so their spread, the ``ucb`` bonus, is wide where the
+#: queried cells say little; cloned for every fit.
+SEARCH_FOREST = TreePredictor(kind="extra_trees", params={"max_features": 1.0})
+
 #: name -> (class, default keyword arguments).
 OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict[str, Any]]] = {
     "random": (RandomSearch, {}),
@@ -479,9 +485,10 @@ OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict[str, Any]]] = {
                                   "acquisition": "its", "candidates": "mutation"}),
     "gp_bo": (PredictorGuided, {"predictor": "gp", "features": "onehot",
                                 "acquisition": "ei", "candidates": "mutation"}),
-    "predictor_guided": (PredictorGuided, {}),
+    "predictor_guided": (PredictorGuided, {"predictor": SEARCH_FOREST, "acquisition": "ucb"}),
     # half of the first batch from the warm start: the proxies' top cells crowd one basin
-    "predictor_guided_zc": (PredictorGuided, {"warm_start": "zero_shot", "num_warm": 5}),
+    "predictor_guided_zc": (PredictorGuided, {"predictor": SEARCH_FOREST, "acquisition": "ucb",
+                                              "warm_start": "zero_shot", "num_warm": 5}),
 }
 
 

@@ -142,6 +142,12 @@ def test_optimizer_parameters_are_sklearn_style(pool):
     assert opt.num_candidates == 7 and not hasattr(opt, "archs_")
     with pytest.raises(ValueError, match="tournament_size"):
         RegularizedEvolution(pool, population_size=3, tournament_size=5).ask()
+    # the default loop: a forest's spread as the UCB bonus; nested options reach the forest
+    pg = get_optimizer("predictor_guided", predictor__n_jobs=2)
+    assert pg.acquisition == "ucb" and pg.get_params()["predictor__kind"] == "extra_trees"
+    assert pg.predictor_params == {"n_jobs": 2}
+    with pytest.raises(ValueError, match="uncertainty.*greedy"):
+        get_optimizer("predictor_guided", space=pool, predictor="lightgbm").ask()
 
 
 def test_local_search_moves_to_better_neighbours_and_restarts():

@@ -14,9 +14,11 @@ architecture was found.
 
 Optimisers: random, regularized_evolution, local_search, bananas (MLP ensemble on path
 encoding, Thompson sampling over mutations), gp_bo (GP, expected improvement),
-predictor_guided (extra trees on graf_all+zc, greedy over mutations of the best) and
-predictor_guided_zc (the same with a zero-cost warm start). ``--params`` sets options of
-one optimiser, e.g. ``'{"predictor_guided": {"predictor": "auto"}}'``. ``--executor
+predictor_guided (extra trees on graf_all+zc, upper confidence bound from the spread of the
+trees, over mutations of the best) and predictor_guided_zc (the same with a zero-cost warm
+start). ``--params`` sets options of one optimiser, e.g.
+``'{"predictor_guided": {"predictor": "auto", "acquisition": "greedy"}}'`` (a predictor
+without an uncertainty estimate needs the greedy acquisition). ``--executor
 processes --workers N`` (or ``ray``) runs the trials in parallel, with the same history.
 
 Examples::
