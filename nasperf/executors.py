@@ -42,6 +42,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -102,11 +103,19 @@ def _call(fn: Callable[[Any], Any], payload: Any) -> Any:
 
 
 def _init_worker(threads: int) -> None:
-    """Pool-worker initialiser: ``threads`` intra-op threads for OpenMP/MKL (and torch)."""
+    """Pool-worker initialiser: ``threads`` intra-op threads for OpenMP/MKL (and torch), and
+    a thread lock for tqdm's bars. tqdm would otherwise create a multiprocessing lock (a
+    named semaphore) in the worker, which leaks, with a warning at exit, when the pool is
+    stopped by terminating its workers (after an interrupt)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return
+    tqdm.set_lock(threading.RLock())
 
 
 def _preload(modules: tuple[str, ...]) -> int:

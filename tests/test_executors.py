@@ -309,6 +309,42 @@ def test_a_session_closes_only_the_executor_it_created():
     assert pool is not None and ex._pool is None
 
 
+INTERRUPTED_SCRIPT = """
+import time
+from nasperf.executors import Shard, get_executor
+
+def task(x):
+    from tqdm.auto import tqdm
+    for _ in tqdm(range(2), disable=True):  # as the library's own loops do
+        pass
+    time.sleep(0.3)
+    return x
+
+def stop(shard, result, seen=[]):
+    seen.append(shard.id)
+    if len(seen) == 3:
+        raise KeyboardInterrupt
+
+if __name__ == "__main__":
+    try:
+        get_executor("processes", 2).map_shards(
+            task, [Shard(f"s{i}", i) for i in range(10)], progress=False, on_result=stop)
+    except KeyboardInterrupt:
+        print("interrupted")
+"""
+
+
+def test_an_interrupted_pool_leaks_no_semaphore(tmp_path):
+    import subprocess
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED_SCRIPT)
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert res.returncode == 0 and "interrupted" in res.stdout, res.stderr[-2000:]
+    assert "leaked semaphore" not in res.stderr, res.stderr[-2000:]
+
+
 def test_bad_arguments_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'dask'"):
         get_executor("dask")
