@@ -486,3 +486,23 @@ def test_ray_retries_a_dead_worker(ray_executor, tmp_path):
     results = ray_executor.map_shards(dies_once, _shards(calls, die="s04"), progress=False)
     assert _flat(results) == EXPECTED
     assert _calls(calls)["s04"] == 2 and (calls / "died-s04").exists()
+
+
+def test_ray_benchmark_grid_is_identical_to_local(ray_executor):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import ray.cloudpickle
+    from _toy import make_toy_bench
+
+    from nasperf.eval.runner import run_benchmark
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules["_toy"])
+    try:
+        kw = dict(features=["onehot+zc"], predictors=["random_forest", "gp"],
+                  train_sizes=[16, 32], seeds=2, bench=make_toy_bench(), progress=False)
+        metrics = ["features", "predictor", "train_size", "seed", "kendall_tau", "rmse"]
+        local = run_benchmark("nb201", **kw)
+        on_ray = run_benchmark("nb201", **kw, executor=ray_executor)
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules["_toy"])
+    pd.testing.assert_frame_equal(local[metrics], on_ray[metrics])
+    assert ray_executor._started  # the caller's executor is left open for its owner
