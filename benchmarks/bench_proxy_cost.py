@@ -232,10 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|" + "---|" * len(marks))
         print("| RSS | " + " | ".join(f"{rss[m - 1]:.0f}" for m in marks) + " |")
         if a.calls >= 50:
-            tail = rss[49:]
+            tail, ref = rss[49:], rss[49]
             print(f"\ncalls 50..{a.calls}: min {min(tail):.0f}, max {max(tail):.0f} "
-                  f"({(max(tail) - rss[49]) / rss[49]:+.1%} / {(min(tail) - rss[49]) / rss[49]:+.1%}"
-                  " of call 50)")
+                  f"({(max(tail) - ref) / ref:+.1%} / {(min(tail) - ref) / ref:+.1%} of call 50)")
     if "nb301" in parts:
         nb = part_nb301(a.batch_size, a.threads, rows)
         print("\n### One NB301 cell (default size), one call\n")
