@@ -14,7 +14,12 @@ the default digits batch of ``--batch-size`` images, ``--threads`` torch threads
 3. RSS over ``--calls`` consecutive calls (all proxies but ntk, a different cell each call,
    one fresh subprocess): the RSS after calls 1, 50, 100, ..., ``--calls``;
 4. one NB301 cell (``space.sample(1, seed=0)``, default network size): peak RSS of all but
-   ntk, grasp alone and all but ntk and grasp (a subprocess each).
+   ntk, grasp alone and all but ntk and grasp (a subprocess each);
+5. ``stages`` (not run by default): the train pass of snip and of grasp on ``--n`` cells,
+   seconds per stage (forward, loss gradient, Hessian-gradient product);
+6. ``trim`` (not run by default): all proxies but ntk, and snip, on ``--n`` cells with
+   ``trim_memory=False`` and ``True``, in alternating blocks of calls (the cost of
+   returning the memory after each call, paid by the next call).
 
 Every row goes to ``--out`` (CSV, long format: part, config, cell, metric, value); the
 summary tables are printed as markdown. Run from the repository root::
@@ -181,6 +186,53 @@ def part_nb301(batch_size: int, threads: int, rows: list) -> dict:
     return out
 
 
+def part_stages(n: int, batch_size: int, rows: list) -> dict:
+    import torch.nn.functional as F
+
+    from nasperf.zerocost.context import ProxyContext
+    from nasperf.zerocost.passes import run_train_pass
+
+    space, archs = _cells("nb201", n)
+    x, y = _batch(batch_size)
+    acc: dict[str, dict[str, float]] = {"snip": {}, "grasp": {}}
+    needs = {"snip": {"loss_grad"}, "grasp": {"loss_grad", "hessian_grad"}}
+    for i, arch in enumerate(archs):
+        ctx = ProxyContext(model=seeded_model(space, arch, 0), x=x, y=y,
+                           device=torch.device("cpu"), loss_fn=F.cross_entropy)
+        for name, need in needs.items():
+            torch.manual_seed(0)
+            t0 = time.perf_counter()
+            tp = run_train_pass(ctx, need)
+            total = time.perf_counter() - t0
+            for stage, sec in {**tp.stage_seconds, "total": total}.items():
+                acc[name][stage] = acc[name].get(stage, 0.0) + sec / n
+                rows.append(("stages", name, i, stage, sec))
+            del tp
+    return acc
+
+
+def part_trim(n: int, batch_size: int, rows: list) -> dict:
+    space, archs = _cells("nb201", n)
+    batch = _batch(batch_size)
+    models = [seeded_model(space, arch, 0) for arch in archs]
+    acc = {(c, t): 0.0 for c in (ALL_BUT_NTK, "snip") for t in (False, True)}
+    # a trim costs the *next* call (it faults the memory in again), so each setting runs
+    # as a block of calls after one untimed call with the same setting; blocks alternate
+    for config in (ALL_BUT_NTK, "snip"):
+        names = _proxies(config)
+        for rep in range(2):
+            for trim in (False, True):
+                compute_proxies(models[0], batch, names, seed=0, trim_memory=trim)
+                for i, model in enumerate(models):
+                    t0 = time.perf_counter()
+                    compute_proxies(model, batch, names, seed=0, trim_memory=trim)
+                    sec = time.perf_counter() - t0
+                    acc[config, trim] += sec / (2 * n)
+                    rows.append(("trim", f"{config} trim_memory={trim}", i,
+                                 f"seconds_rep{rep}", sec))
+    return acc
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=40, help="NB201 cells timed")
@@ -235,6 +287,20 @@ def main(argv: list[str] | None = None) -> int:
             tail, ref = rss[49:], rss[49]
             print(f"\ncalls 50..{a.calls}: min {min(tail):.0f}, max {max(tail):.0f} "
                   f"({(max(tail) - ref) / ref:+.1%} / {(min(tail) - ref) / ref:+.1%} of call 50)")
+    if "stages" in parts:
+        st = part_stages(a.n, a.batch_size, rows)
+        print(f"\n### Train-pass stages of snip and grasp, mean over {a.n} NB201 cells (s)\n")
+        print("| pass | forward | loss gradient | Hessian-gradient product | total |")
+        print("|---|---|---|---|---|")
+        for name, d in st.items():
+            print(f"| {name} | {d['forward']:.3f} | {d['loss_grad']:.3f} | "
+                  f"{d.get('hessian_grad', 0.0):.3f} | {d['total']:.3f} |")
+    if "trim" in parts:
+        tr = part_trim(a.n, a.batch_size, rows)
+        print(f"\n### trim_memory, mean over {a.n} NB201 cells (s per call)\n")
+        print("| proxies | trim_memory=False | trim_memory=True |\n|---|---|---|")
+        for config in (ALL_BUT_NTK, "snip"):
+            print(f"| {config} | {tr[config, False]:.3f} | {tr[config, True]:.3f} |")
     if "nb301" in parts:
         nb = part_nb301(a.batch_size, a.threads, rows)
         print("\n### One NB301 cell (default size), one call\n")

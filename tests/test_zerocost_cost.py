@@ -62,7 +62,8 @@ MODELS = {"nb201": nb201, "nb301": nb301, "cnn": cnn, "cnn-inplace": lambda: cnn
 def test_all_in_one_call_equals_one_call_per_proxy_exactly(kind):
     model, b = MODELS[kind](), _batch()
     together = compute_proxies(model, b, "all", seed=1, options=OPTS)
-    alone = {p: compute_proxies(model, b, [p], seed=1, options=OPTS)[p] for p in list_proxies()}
+    alone = {p: compute_proxies(model, b, [p], seed=1, options=OPTS, trim_memory=False)[p]
+             for p in list_proxies()}
     assert together == alone
     # the shared products of grasp's pass against a call without grasp
     first_order = [p for p in list_proxies() if p not in ("grasp", "ntk")]
@@ -143,3 +144,22 @@ def test_first_order_products_are_released_before_the_hessian_stage():
     full = run_train_pass(ctx, needs)
     assert all(torch.equal(a, b) for a, b in zip(tp.hessian_grads, full.hessian_grads))
     trim_heap()  # a no-op where there is no glibc; must never raise
+
+
+@pytest.mark.slow
+def test_bench_proxy_cost_script_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_proxy_cost.py"
+    out = tmp_path / "cost.csv"
+    proc = subprocess.run([sys.executable, str(script), "--n", "1", "--batch-size", "4",
+                           "--calls", "2", "--parts", "calls,stages", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RSS over 2 consecutive calls" in proc.stdout and "| grasp |" in proc.stdout
+    df = pd.read_csv(out)
+    assert set(df.part) == {"calls", "stages"} and (df.value > 0).all()

@@ -116,6 +116,7 @@ def compute_proxies(
     options: dict[str, dict[str, Any]] | None = None,
     return_details: bool = False,
     progress: bool = False,
+    trim_memory: bool = True,
 ) -> dict[str, float] | dict[str, ProxyResult]:
     """Zero-cost proxy scores of a network at initialisation.
 
@@ -155,6 +156,13 @@ def compute_proxies(
     progress : bool, default False
         Show a ``tqdm.auto`` bar with one step per shared pass and per proxy (for a single
         model; the default is quiet).
+    trim_memory : bool, default True
+        After the call, return the memory it freed to the operating system (glibc
+        ``malloc_trim``; see :func:`nasperf.zerocost.passes.trim_heap`): the resident memory
+        stays flat over many calls (about the model and the batch) instead of keeping the
+        call's peak. The next call then faults that memory in again, which costs about
+        0.1-0.4 s on a full-size NB201 cell at batch 64 (see ``docs/proxies.md``); pass
+        ``False`` in a loop where time matters more than resident memory.
 
     Returns
     -------
@@ -345,7 +353,8 @@ def compute_proxies(
     finally:
         bar.close()
         ctx.train_pass = None  # free the graph and gradients before returning
-        trim_heap()  # hand the freed memory back instead of letting the heap grow per call
+        if trim_memory:
+            trim_heap()  # hand the freed memory back instead of keeping the call's peak
     _log_summary(results)
     if return_details:
         return results

@@ -36,8 +36,9 @@ value is bit for bit that of the proxy computed alone:
   ``sample_grad_gram``) are freed, with the recorded layer outputs, before the double
   backward, the stage of the peak;
 * :func:`trim_heap` returns the freed memory to the operating system before the double
-  backward and after each call (glibc keeps freed tensors in a fragmented heap, so without
-  it the resident memory of a stage carries into the next one and grows over calls).
+  backward (glibc keeps freed tensors in a fragmented heap, so without it the resident
+  memory of the first-order stages carries into the double backward), and
+  :func:`~nasperf.zerocost.compute_proxies` calls it after each call (``trim_memory``).
 
 Failures: the forward (and the loss) failing raises
 :class:`~nasperf.zerocost.spec.ProxyComputationError` (no proxy of the pass can be computed).
