@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,9 @@ class TrainPass:
     notes : list of str
     stage_seconds : dict
         Wall time of each stage that ran (see :data:`nasperf.zerocost.passes.STAGES`).
+    released : set of str
+        Products freed by :meth:`release` once every proxy using them was scored (their
+        attributes are ``None``).
     """
 
     output: torch.Tensor | None = None
@@ -69,6 +72,15 @@ class TrainPass:
     failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    released: set[str] = field(default_factory=set)
+
+    def release(self, products: Iterable[str]) -> None:
+        """Free the tensors of ``products`` (names as in :meth:`ProxyContext.product`;
+        ``output`` is kept); reading one later raises a ``RuntimeError`` saying so."""
+        for name in products:
+            if name in _PRODUCT_ATTR and name != "output":
+                setattr(self, _PRODUCT_ATTR[name], None)
+                self.released.add(name)
 
 
 _PRODUCT_ATTR = {
@@ -125,6 +137,9 @@ class ProxyContext:
                 raise ProductFailed(tp.undefined[name], tp.failed[name])
             raise ProxyUndefined(tp.undefined[name])
         value = getattr(tp, _PRODUCT_ATTR[name])
+        if value is None and name in tp.released:
+            raise RuntimeError(f"proxy {self.current!r} read {name!r}, which the train pass "
+                               "already released after scoring the proxies that need it")
         if value is None:
             raise RuntimeError(f"proxy {self.current!r} read {name!r}, which the train pass "
                                "did not compute; declare it in the proxy's `needs`")

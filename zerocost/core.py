@@ -25,7 +25,7 @@ from .data import (
     to_batch,
 )
 from .layers import LayerSpec, select_layers
-from .passes import STAGES, forward, is_oom, run_train_pass, stage_error
+from .passes import STAGES, forward, is_oom, run_train_pass, stage_error, trim_heap
 from .registry import PROXIES, check_options, get_proxy, resolve_proxies
 from .spec import ProxyComputationError, ProxyUndefined
 
@@ -116,6 +116,7 @@ def compute_proxies(
     options: dict[str, dict[str, Any]] | None = None,
     return_details: bool = False,
     progress: bool = False,
+    trim_memory: bool = True,
 ) -> dict[str, float] | dict[str, ProxyResult]:
     """Zero-cost proxy scores of a network at initialisation.
 
@@ -155,6 +156,13 @@ def compute_proxies(
     progress : bool, default False
         Show a ``tqdm.auto`` bar with one step per shared pass and per proxy (for a single
         model; the default is quiet).
+    trim_memory : bool, default True
+        After the call, return the memory it freed to the operating system (glibc
+        ``malloc_trim``; see :func:`nasperf.zerocost.passes.trim_heap`): the resident memory
+        stays flat over many calls (about the model and the batch) instead of keeping the
+        call's peak. The next call then faults that memory in again, which costs about
+        0.1-0.4 s on a full-size NB201 cell at batch 64 (see ``docs/proxies.md``); pass
+        ``False`` in a loop where time matters more than resident memory.
 
     Returns
     -------
@@ -234,16 +242,66 @@ def compute_proxies(
 
     bar = tqdm(total=len(specs) + bool(needs), desc="zero-cost proxies", unit="step",
                disable=not progress)
+    plain: dict[str, ProxyComputationError | None] = {}
+    scored: dict[str, tuple] = {}  # name -> (score, reason, error, own seconds, notes, meta)
+    pass_error: tuple[str, str] | None = None
+
+    def score(spec: Any) -> None:
+        nonlocal stage
+        stage = f"proxy {spec.name!r}"
+        bar.set_postfix_str(spec.name)
+        ctx.current, ctx.notes, ctx.meta = spec.name, [], {}
+        torch.manual_seed(seed)  # a proxy's randomness must not depend on the others
+        t0 = time.perf_counter()
+        reason = error = None
+        try:
+            if spec.needs and pass_error is not None:
+                raise ProductFailed(*pass_error)
+            value = float(spec.fn(ctx))
+        except ProductFailed as exc:
+            value, reason, error = math.nan, str(exc), exc.error
+        except ProxyUndefined as exc:
+            value, reason = math.nan, str(exc)
+        except ProxyComputationError as exc:
+            # a forward inside the proxy's own pass failed: if the plain forward
+            # fails too, no proxy can be computed; otherwise only this one
+            err = _plain_forward_error(ctx, plain)
+            if err is not None:
+                raise ProxyComputationError(
+                    f"{err} (first hit in proxy {spec.name!r})") from err.__cause__
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            value, reason, error = (math.nan, f"proxy {spec.name!r}: {exc}",
+                                    type(cause).__name__)
+        except Exception as exc:
+            if is_oom(exc):
+                raise
+            value, reason = math.nan, stage_error(exc, f"proxy {spec.name!r}")
+            error = type(exc).__name__
+        scored[spec.name] = (value, reason, error, time.perf_counter() - t0, ctx.notes,
+                             dict(ctx.meta))
+        bar.update(1)
+
+    # the proxies of the first-order products are scored inside the pass, before its
+    # Hessian-gradient stage, which then runs without their products in memory
+    first_order = [s for s in specs if s.needs and "hessian_grad" not in s.needs]
+    keep = set().union(*(s.needs for s in specs if "hessian_grad" in s.needs))
+
+    def before_hessian(tp: Any) -> set[str]:
+        ctx.train_pass = tp
+        for spec in first_order:
+            score(spec)
+        return set().union(*(s.needs for s in first_order)) - keep
+
     try:
         with torch_seed(seed, dev, deterministic=True):
             share = dict.fromkeys(names, 0.0)
-            pass_error: tuple[str, str] | None = None
             if needs:
                 bar.set_postfix_str("train pass")
                 t0 = time.perf_counter()
                 try:
                     ctx.train_pass = run_train_pass(
-                        ctx, needs, on_stage=lambda st: bar.set_postfix_str(f"train pass: {st}"))
+                        ctx, needs, on_stage=lambda st: bar.set_postfix_str(f"train pass: {st}"),
+                        before_hessian=before_hessian)
                 except (ValueError, MemoryError, torch.OutOfMemoryError):
                     raise
                 except Exception as exc:  # a bug outside the guarded stages: isolate the pass
@@ -251,7 +309,8 @@ def compute_proxies(
                         raise
                     pass_error = (stage_error(exc, "the shared train-mode pass"),
                                   type(exc).__name__)
-                total = time.perf_counter() - t0
+                # the proxies scored inside the pass are not part of its time
+                total = time.perf_counter() - t0 - sum(r[3] for r in scored.values())
                 if ctx.train_pass is not None:
                     pass_notes.extend(ctx.train_pass.notes)
                     stages = dict(ctx.train_pass.stage_seconds)
@@ -263,53 +322,24 @@ def compute_proxies(
                     for u in users:
                         share[u] += seconds / len(users)
                 bar.update(1)
-            plain: dict[str, ProxyComputationError | None] = {}
             for spec in specs:
-                stage = f"proxy {spec.name!r}"
-                bar.set_postfix_str(spec.name)
-                ctx.current, ctx.notes, ctx.meta = spec.name, [], {}
-                torch.manual_seed(seed)  # a proxy's randomness must not depend on the others
-                t0 = time.perf_counter()
-                reason = error = None
-                try:
-                    if spec.needs and pass_error is not None:
-                        raise ProductFailed(*pass_error)
-                    score = float(spec.fn(ctx))
-                except ProductFailed as exc:
-                    score, reason, error = math.nan, str(exc), exc.error
-                except ProxyUndefined as exc:
-                    score, reason = math.nan, str(exc)
-                except ProxyComputationError as exc:
-                    # a forward inside the proxy's own pass failed: if the plain forward
-                    # fails too, no proxy can be computed; otherwise only this one
-                    err = _plain_forward_error(ctx, plain)
-                    if err is not None:
-                        raise ProxyComputationError(
-                            f"{err} (first hit in proxy {spec.name!r})") from err.__cause__
-                    cause = exc.__cause__ if exc.__cause__ is not None else exc
-                    score, reason, error = (math.nan, f"proxy {spec.name!r}: {exc}",
-                                            type(cause).__name__)
-                except Exception as exc:
-                    if is_oom(exc):
-                        raise
-                    score, reason = math.nan, stage_error(exc, f"proxy {spec.name!r}")
-                    error = type(exc).__name__
-                seconds = time.perf_counter() - t0 + share[spec.name]
-                if reason is None and not math.isfinite(score):
-                    reason = f"the computed value is {score}"
-                    score = math.nan
+                if spec.name not in scored:
+                    score(spec)
+            tp = ctx.train_pass
+            for spec in specs:
+                value, reason, error, own, own_notes, meta = scored[spec.name]
+                if reason is None and not math.isfinite(value):
+                    reason = f"the computed value is {value}"
+                    value = math.nan
                 notes = [n for n in pass_notes if _concerns(n, spec.name, spec.needs)]
-                tp = ctx.train_pass
                 n_layers = (tp.relu_modules if spec.name == "nwot" and tp is not None
                             else len(tp.layer_names) if tp is not None and spec.needs else 0)
                 results[spec.name] = ProxyResult(
-                    name=spec.name, score=score, seconds=seconds,
+                    name=spec.name, score=value, seconds=own + share[spec.name],
                     higher_is_better=spec.higher_is_better, mode=spec.mode,
                     shared=tuple(sorted(spec.needs)), reason=reason,
-                    notes=notes + ctx.notes, n_layers=n_layers, error=error,
-                    meta=dict(ctx.meta),
+                    notes=notes + own_notes, n_layers=n_layers, error=error, meta=meta,
                 )
-                bar.update(1)
     except Exception as exc:
         if is_oom(exc) and not isinstance(exc, BatchTooLargeError):
             if dev.type == "cuda":
@@ -323,6 +353,8 @@ def compute_proxies(
     finally:
         bar.close()
         ctx.train_pass = None  # free the graph and gradients before returning
+        if trim_memory:
+            trim_heap()  # hand the freed memory back instead of keeping the call's peak
     _log_summary(results)
     if return_details:
         return results

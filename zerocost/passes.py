@@ -21,6 +21,25 @@ Computing them from one forward gives the same numbers as NASLib's separate pass
 proxy there re-runs the same deterministic train-mode forward on a fresh copy). The pass
 never splits the batch, so no score depends on available memory.
 
+Memory. Every step below changes when memory is freed, never what is computed, so each
+value is bit for bit that of the proxy computed alone:
+
+* fisher's layer outputs are recorded as they are (the tensor the next op saves anyway),
+  not cloned; only when a later in-place op (``ReLU(inplace=True)`` right after a scored
+  layer) changed one of them is the forward re-run, on a fresh copy from the same RNG
+  state, with clones handed downstream;
+* the graph is retained only while a later stage differentiates through it: without grasp
+  the loss backward is its last use and frees it as it runs;
+* with grasp, ``before_hessian`` (the caller, :func:`~nasperf.zerocost.compute_proxies`)
+  scores the first-order proxies once their products are final, and the products no
+  remaining proxy needs (``act_grad``, ``input_grad``, ``relu_kernel``,
+  ``sample_grad_gram``) are freed, with the recorded layer outputs, before the double
+  backward, the stage of the peak;
+* :func:`trim_heap` returns the freed memory to the operating system before the double
+  backward (glibc keeps freed tensors in a fragmented heap, so without it the resident
+  memory of the first-order stages carries into the double backward), and
+  :func:`~nasperf.zerocost.compute_proxies` calls it after each call (``trim_memory``).
+
 Failures: the forward (and the loss) failing raises
 :class:`~nasperf.zerocost.spec.ProxyComputationError` (no proxy of the pass can be computed).
 A backward stage that raises (e.g. an op without a double backward in the Hessian-gradient
@@ -37,9 +56,12 @@ or RNNs compute exactly the same values.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
+import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -225,11 +247,17 @@ STAGES: dict[str, frozenset[str]] = {
 
 
 def run_train_pass(ctx: ProxyContext, needs: set[str],
-                   on_stage: Callable[[str], None] | None = None) -> TrainPass:
+                   on_stage: Callable[[str], None] | None = None,
+                   before_hessian: Callable[[TrainPass], Iterable[str]] | None = None
+                   ) -> TrainPass:
     """Compute the products in ``needs`` on a train-mode copy of ``ctx.model``.
 
     ``tp.stage_seconds`` records the wall time of each stage of :data:`STAGES` that ran;
-    ``on_stage(name)`` (optional) is called as each stage starts.
+    ``on_stage(name)`` (optional) is called as each stage starts. ``before_hessian(tp)``
+    (optional) is called once every product but ``hessian_grad`` is final, just before the
+    Hessian-gradient stage (only when that stage runs); it returns the products its caller
+    no longer needs, which the pass then frees (:meth:`TrainPass.release`) so that they do
+    not add to the memory of the double backward.
 
     Raises
     ------
@@ -239,7 +267,8 @@ def run_train_pass(ctx: ProxyContext, needs: set[str],
     clock = time.perf_counter()
     net = ctx.copy_model(train=True)
     with differentiable_kernels(net, ctx.device, double_backward="hessian_grad" in needs):
-        return _train_pass(ctx, net, needs, clock, on_stage or (lambda stage: None))
+        return _train_pass(ctx, net, needs, clock, on_stage or (lambda stage: None),
+                           before_hessian)
 
 
 def _fail(tp: TrainPass, products: set[str] | list[str], reason: str,
@@ -250,46 +279,60 @@ def _fail(tp: TrainPass, products: set[str] | list[str], reason: str,
     log.debug("train-pass products %s failed: %s", sorted(products), reason)
 
 
-def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float,
-                on_stage: Callable[[str], None]) -> TrainPass:
-    tp = TrainPass()
-    on_stage("forward")
-    layers = select_layers(net, ctx.layers)
-    tp.layer_names = [n for n, _ in layers]
-    weights = [m.weight for _, m in layers]
-    tp.weights = [w.detach() for w in weights]
-    x = ctx.x.detach().clone()
-    if x.is_floating_point():
-        x.requires_grad_("input_grad" in needs)
-    elif "input_grad" in needs:
-        tp.undefined["input_grad"] = (f"the input has dtype {x.dtype}; the input Jacobian needs "
-                                      "floating-point inputs")
-    loss_products = {"loss_grad", "act_grad", "hessian_grad"} & needs
-    if loss_products and not layers:
-        for p in loss_products:
-            tp.undefined[p] = "the model has no scored layer (see the `layers` argument)"
+def _rng_state(device: torch.device) -> tuple:
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
 
+
+def _set_rng_state(device: torch.device, state: tuple) -> None:
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
+
+
+class _Forward:
+    """One hooked train-mode forward: the output, the NWOT kernel and the scored layers'
+    outputs (for fisher)."""
+
+    def __init__(self, out: torch.Tensor, kernel: _CodeKernel,
+                 functional: _FunctionalActivations | None,
+                 acts: list[tuple[str, int, torch.Tensor]], modified: bool) -> None:
+        self.out, self.kernel, self.functional = out, kernel, functional
+        self.acts, self.modified = acts, modified
+
+
+def _hooked_forward(ctx: ProxyContext, net: nn.Module, x: torch.Tensor, needs: set[str],
+                    layers: list[tuple[str, nn.Module]], tp: TrainPass,
+                    clone: bool) -> _Forward:
+    """``net(x)`` with the hooks the products in ``needs`` use.
+
+    For fisher (``act_grad``) each scored layer's output is recorded. With ``clone=False``
+    the layer's own output flows downstream (no extra memory); ``modified`` then tells
+    whether a later in-place op changed one of them (its version counter moved), in which
+    case the recorded tensor is not the layer's output any more and the caller re-runs
+    with ``clone=True``, which hands a clone downstream and keeps the original.
+    """
     handles = []
     kernel = _CodeKernel(x.shape[0])
     functional: _FunctionalActivations | None = None
     acts: list[tuple[str, int, torch.Tensor]] = []
+    versions: list[int] = []
 
     def code_hook(module: nn.Module, args: tuple) -> None:
         kernel.add(args[0] if args else None)
 
-    def act_hook(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
-        # keep the layer's own output and hand a clone downstream, so that later in-place
-        # ops (ReLU(inplace=True)) cannot change the tensor we differentiate against
+    def act_hook(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor | None:
         kind = "linear" if isinstance(module, nn.Linear) else "conv"
         acts.append((kind, module.weight.shape[1:].numel(), out))
-        return out.clone()
+        versions.append(out._version)
+        return out.clone() if clone else None
 
     with ExitStack() as stack:
         if "relu_kernel" in needs:
             mods, kind = _activation_modules(net, ctx.options.get("nwot", {}).get("activations"))
             for m in mods:
                 handles.append(m.register_forward_pre_hook(code_hook))
-            if kind != "ReLU" and mods:
+            if kind != "ReLU" and mods and not clone:
                 tp.notes.append(f"nwot: no ReLU module, binarised the inputs of {kind}")
             if not mods and ctx.options.get("nwot", {}).get("activations") is None:
                 functional = stack.enter_context(_FunctionalActivations(x.shape[0]))
@@ -301,11 +344,48 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
         finally:
             for h in handles:
                 h.remove()
+    modified = any(a._version != v for (_, _, a), v in zip(acts, versions))
+    return _Forward(out, kernel, functional, acts, modified)
+
+
+def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float,
+                on_stage: Callable[[str], None],
+                before_hessian: Callable[[TrainPass], Iterable[str]] | None) -> TrainPass:
+    tp = TrainPass()
+    on_stage("forward")
+    layers = select_layers(net, ctx.layers)
+    x = ctx.x.detach().clone()
+    if x.is_floating_point():
+        x.requires_grad_("input_grad" in needs)
+    elif "input_grad" in needs:
+        tp.undefined["input_grad"] = (f"the input has dtype {x.dtype}; the input Jacobian needs "
+                                      "floating-point inputs")
+    loss_products = {"loss_grad", "act_grad", "hessian_grad"} & needs
+    if loss_products and not layers:
+        for p in loss_products:
+            tp.undefined[p] = "the model has no scored layer (see the `layers` argument)"
+
+    rng = _rng_state(ctx.device) if "act_grad" in needs else None
+    fw = _hooked_forward(ctx, net, x, needs, layers, tp, clone=False)
+    if fw.modified:
+        # an in-place op changed a scored layer's output: redo the forward on a fresh copy,
+        # from the same RNG state, handing clones downstream
+        del fw
+        _set_rng_state(ctx.device, rng)
+        net = ctx.copy_model(train=True)
+        layers = select_layers(net, ctx.layers)
+        x = x.detach().requires_grad_(x.requires_grad)
+        fw = _hooked_forward(ctx, net, x, needs, layers, tp, clone=True)
+    out, acts = fw.out, fw.acts
+    tp.layer_names = [n for n, _ in layers]
+    weights = [m.weight for _, m in layers]
+    tp.weights = [w.detach() for w in weights]
     tp.output = out.detach()
     n = x.shape[0]
     clock = _lap(tp, "forward", clock)
 
     if "relu_kernel" in needs:
+        kernel, functional = fw.kernel, fw.functional
         if functional is not None:
             kind = "relu" if functional.relu.calls else "other"
             kernel = getattr(functional, kind)
@@ -325,8 +405,12 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
                 "the forward pass")
         else:
             tp.relu_kernel = kernel.K
+    del fw
 
-    retain = True  # later products reuse the graph; it is freed when `out` goes out of scope
+    # the graph is retained only while a later stage still differentiates through it
+    k = ntk_samples(ctx.options.get("ntk", {}), n)
+    ntk_on_graph = "sample_grad_gram" in needs and k >= n
+    loss_stage = bool(loss_products) and not (loss_products & set(tp.undefined))
     if "input_grad" in needs and "input_grad" not in tp.undefined:
         on_stage("input_grad")
         if not out.requires_grad:
@@ -334,8 +418,10 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
             tp.notes.append("the output does not depend on the input: input Jacobian is 0")
         else:
             try:
-                (g,) = autograd.grad(out.sum(), x, retain_graph=retain, allow_unused=True)
+                (g,) = autograd.grad(out.sum(), x, retain_graph=ntk_on_graph or loss_stage,
+                                     allow_unused=True)
                 tp.input_grad = torch.zeros_like(x) if g is None else g.detach()
+                del g
             except Exception as exc:
                 if is_oom(exc):
                     raise
@@ -344,15 +430,14 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
 
     if "sample_grad_gram" in needs:
         on_stage("sample_grad_gram")
-        k = ntk_samples(ctx.options.get("ntk", {}), n)
         try:
             if k < n:  # TE-NAS-size sub-batch: its own forward (BN statistics of these samples)
                 tp.notes.append(f"ntk: computed on the first {k} of the {n} samples")
                 sub = forward(net, ctx.x[:k].detach().clone(), "ntk pass")
-                tp.sample_gram = _sample_grad_gram(net, sub, k, tp)
+                tp.sample_gram = _sample_grad_gram(net, sub, k, tp, retain_last=False)
                 del sub
             else:
-                tp.sample_gram = _sample_grad_gram(net, out, n, tp)
+                tp.sample_gram = _sample_grad_gram(net, out, n, tp, retain_last=loss_stage)
         except Exception as exc:
             if is_oom(exc):
                 raise
@@ -360,9 +445,9 @@ def _train_pass(ctx: ProxyContext, net: nn.Module, needs: set[str], clock: float
                   stage_error(exc, f"the NTK's per-sample gradients ({k} samples)"), exc)
         clock = _lap(tp, "sample_grad_gram", clock)
 
-    if loss_products and not (loss_products & set(tp.undefined)):
+    if loss_stage:
         on_stage("loss_grad")
-        _loss_products(ctx, tp, out, weights, acts, needs, clock, on_stage)
+        _loss_products(ctx, tp, out, weights, acts, needs, clock, on_stage, before_hessian)
     return tp
 
 
@@ -372,8 +457,10 @@ def _lap(tp: TrainPass, stage: str, start: float) -> float:
     return now
 
 
-def _sample_grad_gram(net: nn.Module, out: torch.Tensor, n: int, tp: TrainPass) -> torch.Tensor:
-    """Gram matrix of per-sample gradients of ``sum_c out[i, c]`` (TE-NAS ``get_ntk_n``)."""
+def _sample_grad_gram(net: nn.Module, out: torch.Tensor, n: int, tp: TrainPass,
+                      retain_last: bool = True) -> torch.Tensor:
+    """Gram matrix of per-sample gradients of ``sum_c out[i, c]`` (TE-NAS ``get_ntk_n``);
+    the graph is freed by the last sample's backward unless ``retain_last``."""
     params = [p for name, p in net.named_parameters() if "weight" in name]
     gram = torch.zeros(n, n, dtype=torch.float64, device=out.device)
     if not params or not out.requires_grad:
@@ -381,10 +468,13 @@ def _sample_grad_gram(net: nn.Module, out: torch.Tensor, n: int, tp: TrainPass) 
         return gram
     rows = []
     for i in range(n):
-        grads = autograd.grad(out[i].sum(), params, retain_graph=True, allow_unused=True)
+        grads = autograd.grad(out[i].sum(), params, retain_graph=retain_last or i < n - 1,
+                              allow_unused=True)
         rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]
                               or [out.new_zeros(1)]))
+        del grads
     g = torch.stack(rows)  # (n, n_weights)
+    del rows
     step = max(1, (1 << 22) // max(n, 1))  # column blocks keep the float64 copy small
     for a in range(0, g.shape[1], step):
         b = g[:, a:a + step].to(torch.float64)
@@ -394,7 +484,8 @@ def _sample_grad_gram(net: nn.Module, out: torch.Tensor, n: int, tp: TrainPass) 
 
 def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
                    weights: list[torch.Tensor], acts: list[tuple[str, int, torch.Tensor]],
-                   needs: set[str], clock: float, on_stage: Callable[[str], None]) -> None:
+                   needs: set[str], clock: float, on_stage: Callable[[str], None],
+                   before_hessian: Callable[[TrainPass], Iterable[str]] | None) -> None:
     y = ctx.y
     if ctx.default_batch and out.ndim == 2 and y is not None and int(y.max()) >= out.shape[1]:
         y = y % out.shape[1]
@@ -427,9 +518,11 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
         return
     hess = "hessian_grad" in needs
     act_tensors = [a for _, _, a in acts] if "act_grad" in needs else []
+    del out  # the caller still holds it; only the loss is differentiated from here on
     try:
+        # without the Hessian stage this is the graph's last use: free it as it goes
         grads = autograd.grad(loss, weights + act_tensors, create_graph=hess,
-                              retain_graph=True, allow_unused=True)
+                              retain_graph=hess, allow_unused=True)
     except Exception as exc:
         if is_oom(exc):
             raise
@@ -441,14 +534,14 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
             exc, "the loss-gradient backward with create_graph=True (for H g)"), exc)
         hess = False
         try:
-            grads = autograd.grad(loss, weights + act_tensors, retain_graph=True,
-                                  allow_unused=True)
+            grads = autograd.grad(loss, weights + act_tensors, allow_unused=True)
         except Exception as exc2:
             if is_oom(exc2):
                 raise
             _fail(tp, products - {"hessian_grad"},
                   stage_error(exc2, "the loss-gradient backward"), exc2)
             return
+    del loss
     wgrads = list(grads[:len(weights)])
     tp.loss_grads = [torch.zeros_like(w) if g is None else g.detach()
                      for w, g in zip(tp.weights, wgrads)]
@@ -458,19 +551,54 @@ def _loss_products(ctx: ProxyContext, tp: TrainPass, out: torch.Tensor,
             (k, f, a.detach(), torch.zeros_like(a) if g is None else g.detach())
             for (k, f, a), g in zip(acts, grads[len(weights):])
         ]
-    if hess:
-        on_stage("hessian_grad")
-        z = sum((g.detach() * g).sum() for g in wgrads if g is not None and g.requires_grad)
-        try:
-            if isinstance(z, torch.Tensor) and z.requires_grad:
-                hg = autograd.grad(z, weights, allow_unused=True)
-                tp.hessian_grads = [torch.zeros_like(w) if h is None else h.detach()
-                                    for w, h in zip(tp.weights, hg)]
-            else:  # the loss is linear in every weight: H g = 0
-                tp.hessian_grads = [torch.zeros_like(w) for w in tp.weights]
-        except Exception as exc:
-            if is_oom(exc):
-                raise
-            _fail(tp, ["hessian_grad"], stage_error(
-                exc, "the Hessian-gradient product (double backward)"), exc)
-        _lap(tp, "hessian_grad", clock)
+    del grads, act_tensors
+    if not hess:
+        return
+    if before_hessian is not None:
+        # the first-order products are final: the caller scores their proxies now, and
+        # what it no longer needs is freed before the double backward
+        tp.release(before_hessian(tp))
+        if "act_grad" in tp.released:
+            acts.clear()  # the scored layers' outputs that are not part of the graph
+    trim_heap()
+    on_stage("hessian_grad")
+    z = sum((g.detach() * g).sum() for g in wgrads if g is not None and g.requires_grad)
+    try:
+        if isinstance(z, torch.Tensor) and z.requires_grad:
+            hg = autograd.grad(z, weights, allow_unused=True)
+            tp.hessian_grads = [torch.zeros_like(w) if h is None else h.detach()
+                                for w, h in zip(tp.weights, hg)]
+        else:  # the loss is linear in every weight: H g = 0
+            tp.hessian_grads = [torch.zeros_like(w) for w in tp.weights]
+    except Exception as exc:
+        if is_oom(exc):
+            raise
+        _fail(tp, ["hessian_grad"], stage_error(
+            exc, "the Hessian-gradient product (double backward)"), exc)
+    _lap(tp, "hessian_grad", clock)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or ``None`` on other C libraries / platforms."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+    return fn
+
+
+def trim_heap() -> None:
+    """Return the free memory of the C heap to the operating system (glibc
+    ``malloc_trim(0)``; a no-op elsewhere).
+
+    Freed tensors of a pass stay in glibc's heap, fragmented, and count in the process's
+    resident memory; trimming after a pass keeps that memory from carrying over into the
+    next stage or call (it costs a few milliseconds plus the page faults of re-using it).
+    """
+    fn = _malloc_trim()
+    if fn is not None:
+        fn(0)
