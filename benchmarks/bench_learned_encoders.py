@@ -16,7 +16,12 @@ Usage (from the repository root)::
     python benchmarks/bench_learned_encoders.py --out /tmp/bench/learned_encoders.json
 
 ``--n-cells`` and ``--n-pretrain`` restrict the run to the first cells of the benchmark and
-of the space (a quick check); by default everything runs.
+of the space (a quick check); by default everything runs. ``--encoders arch2vec`` skips CATE;
+``--arch2vec-graph fixed`` and ``--arch2vec-op-loss sigmoid`` select arch2vec's reference
+variants (the unpruned 8-node cell; sigmoid + BCE of the ops)::
+
+    python benchmarks/bench_learned_encoders.py --encoders arch2vec --regressors rf \
+        --train-sizes 128,1024 --arch2vec-graph fixed --out /tmp/bench/a2v_fixed.json
 """
 
 from __future__ import annotations
@@ -114,7 +119,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--train-sizes", default="32,128,1024")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--regressors", default="rf,gp")
+    p.add_argument("--encoders", default="arch2vec,cate", help="learned encoders to run")
     p.add_argument("--arch2vec-epochs", type=int, default=10)
+    p.add_argument("--arch2vec-graph", default="pruned", choices=("pruned", "fixed"))
+    p.add_argument("--arch2vec-op-loss", default="softmax", choices=("softmax", "sigmoid"))
     p.add_argument("--cate-epochs", type=int, default=10)
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--threads", type=int, default=1,
@@ -140,13 +148,19 @@ def main(argv: list[str] | None = None) -> dict:
     unlabeled = None if args.n_pretrain is None else space.enumerate()[:args.n_pretrain]
     log.info("%d cells, target %s", len(archs), bench.target)
 
-    encoders = {
-        "arch2vec": Arch2VecEncoder("nb201", epochs=args.arch2vec_epochs,
+    builders = {
+        "arch2vec": lambda: Arch2VecEncoder(
+            "nb201", epochs=args.arch2vec_epochs, graph=args.arch2vec_graph,
+            op_loss=args.arch2vec_op_loss, random_state=args.random_state,
+            cache_dir=args.cache_dir, data_dir=args.data_dir),
+        "cate": lambda: CATEEncoder("nb201", epochs=args.cate_epochs,
                                     random_state=args.random_state, cache_dir=args.cache_dir,
                                     data_dir=args.data_dir),
-        "cate": CATEEncoder("nb201", epochs=args.cate_epochs, random_state=args.random_state,
-                            cache_dir=args.cache_dir, data_dir=args.data_dir),
     }
+    unknown = set(str_list(args.encoders)) - set(builders)
+    if unknown:
+        p.error(f"unknown encoders {sorted(unknown)}; choose from {sorted(builders)}")
+    encoders = {name: builders[name]() for name in str_list(args.encoders)}
     features = {"onehot": one_hot(archs, space)}
     reports = {}
     for name, enc in encoders.items():
@@ -176,23 +190,28 @@ def main(argv: list[str] | None = None) -> dict:
 def markdown(result: dict, sizes: list[int]) -> str:
     """The tables of docs/learned_encoders.md."""
     lines = []
-    a, c = result["reports"]["arch2vec"], result["reports"]["cate"]
+    a, c = result["reports"].get("arch2vec"), result["reports"].get("cate")
     lines += ["| model | epochs | pretraining wall time (s) | final loss | held-out quality |",
               "|---|---|---|---|---|"]
-    fl = a["final_loss"]
-    lines.append(
-        f"| arch2vec | {a['epochs']} | {a['seconds']:.0f} | {fl['loss']:.3f} (ops {fl['ops']:.3f}, "
-        f"adj {fl['adj']:.3f}, KL {fl['kl']:.1f}) | ops {a['op_accuracy']:.4f}, adjacency "
-        f"{a['adj_accuracy']:.4f}, whole graph {a['graph_accuracy']:.4f} "
-        f"({a['n_heldout']} graphs) |")
-    lines.append(
-        f"| CATE | {c['epochs']} | {c['seconds']:.0f} | {c['final_loss']:.3f} | masked-op "
-        f"accuracy {c['heldout_mlm_accuracy']:.3f}, loss {c['heldout_mlm_loss']:.3f} "
-        f"({c['n_heldout']} graphs) |")
-    lines += ["", "| arch2vec prior samples | validity (ops only, as the reference) | validity "
-              "(graph) | in space | unique |", "|---|---|---|---|---|",
-              f"| {a['n_prior_samples']} | {a['validity_ops']:.3f} | {a['validity']:.3f} | "
-              f"{a['in_space']:.3f} | {a['uniqueness']:.3f} |", ""]
+    if a is not None:
+        fl = a["final_loss"]
+        lines.append(
+            f"| arch2vec ({a.get('graph', 'pruned')}, {a.get('op_loss', 'softmax')}) | "
+            f"{a['epochs']} | {a['seconds']:.0f} | {fl['loss']:.3f} (ops {fl['ops']:.3f}, "
+            f"adj {fl['adj']:.3f}, KL {fl['kl']:.1f}) | ops {a['op_accuracy']:.4f}, adjacency "
+            f"{a['adj_accuracy']:.4f}, whole graph {a['graph_accuracy']:.4f} "
+            f"({a['n_heldout']} graphs) |")
+    if c is not None:
+        lines.append(
+            f"| CATE | {c['epochs']} | {c['seconds']:.0f} | {c['final_loss']:.3f} | masked-op "
+            f"accuracy {c['heldout_mlm_accuracy']:.3f}, loss {c['heldout_mlm_loss']:.3f} "
+            f"({c['n_heldout']} graphs) |")
+    if a is not None:
+        lines += ["", "| arch2vec prior samples | validity (ops only, as the reference) | "
+                  "validity (graph) | in space | unique |", "|---|---|---|---|---|",
+                  f"| {a['n_prior_samples']} | {a['validity_ops']:.3f} | {a['validity']:.3f} | "
+                  f"{a['in_space']:.3f} | {a['uniqueness']:.3f} |"]
+    lines.append("")
     for reg, by_enc in result["kendall_tau"].items():
         lines += [f"Kendall tau, {reg}, mean ± std over seeds", "",
                   "| encoding | " + " | ".join(f"n={n}" for n in sizes) + " |",
