@@ -17,11 +17,16 @@ Usage (from the repository root)::
 
 ``--n-cells`` and ``--n-pretrain`` restrict the run to the first cells of the benchmark and
 of the space (a quick check); by default everything runs. ``--encoders arch2vec`` skips CATE;
-``--arch2vec-graph fixed`` and ``--arch2vec-op-loss sigmoid`` select arch2vec's reference
-variants (the unpruned 8-node cell; sigmoid + BCE of the ops)::
+``--arch2vec-graph pruned|fixed`` (default ``auto``, i.e. fixed on NB201) and
+``--arch2vec-op-loss sigmoid`` select arch2vec's variants (the pruned graph or the reference's
+unpruned 8-node cell; the reference's sigmoid + BCE of the ops)::
 
     python benchmarks/bench_learned_encoders.py --encoders arch2vec --regressors rf \
         --train-sizes 128,1024 --arch2vec-graph fixed --out /tmp/bench/a2v_fixed.json
+
+``--summarize FILE ...`` prints one table row per such JSON file (arch2vec variant,
+pretraining seed, Kendall tau, reconstruction and validity) and the mean over the files of
+each variant, without running anything.
 """
 
 from __future__ import annotations
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--regressors", default="rf,gp")
     p.add_argument("--encoders", default="arch2vec,cate", help="learned encoders to run")
     p.add_argument("--arch2vec-epochs", type=int, default=10)
-    p.add_argument("--arch2vec-graph", default="pruned", choices=("pruned", "fixed"))
+    p.add_argument("--arch2vec-graph", default="auto", choices=("auto", "pruned", "fixed"))
     p.add_argument("--arch2vec-op-loss", default="softmax", choices=("softmax", "sigmoid"))
     p.add_argument("--cate-epochs", type=int, default=10)
     p.add_argument("--random-state", type=int, default=0)
@@ -133,7 +138,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--n-pretrain", type=int, default=None,
                    help="pretrain on the first N cells of the space (default: all)")
     p.add_argument("--out", default=None, help="write all numbers to this JSON file")
+    p.add_argument("--summarize", nargs="+", default=None, metavar="FILE",
+                   help="only tabulate the arch2vec results of these --out files")
     args = p.parse_args(argv)
+    if args.summarize:
+        text = summarize(args.summarize)
+        print(text)
+        return {"summary": text}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # GP noise at its bound
     if args.threads:
@@ -185,6 +196,50 @@ def main(argv: list[str] | None = None) -> dict:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1, default=str))
     return result
+
+
+def summarize(paths: list[str]) -> str:
+    """Markdown table of the arch2vec runs in ``paths`` (``--out`` files): one row per run,
+    then per variant (graph, op loss, epochs) the mean over its runs."""
+    from pathlib import Path
+
+    keys = ("op_accuracy", "adj_accuracy", "graph_accuracy", "validity_ops", "validity",
+            "in_space", "uniqueness")
+    rows, sizes = [], None
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        a = result["reports"]["arch2vec"]
+        taus = result["kendall_tau"]["rf"]["arch2vec"]
+        sizes = sizes or list(taus)
+        variant = (a.get("graph", "pruned"), a.get("op_loss", "softmax"), a["epochs"])
+        rows.append((variant, result["args"]["random_state"],
+                     [float(np.mean(taus[n])) for n in sizes],
+                     [float(np.std(taus[n])) for n in sizes], [a[k] for k in keys]))
+    head = ("| graph | op loss | epochs | pretraining seed | "
+            + " | ".join(f"RF tau n={n}" for n in sizes)
+            + " | op acc | adj acc | graph exact | validity (ops) | validity (graph) | in space"
+              " | unique |")
+    lines = [head, "|" + "---|" * (4 + len(sizes) + len(keys))]
+    for (g, o, e), seed, mean, std, q in sorted(rows, key=lambda r: (r[0], r[1])):
+        lines.append(f"| {g} | {o} | {e} | {seed} | "
+                     + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, std))
+                     + " | " + " | ".join(f"{v:.4f}" if k.endswith("accuracy") else f"{v:.3f}"
+                                          for k, v in zip(keys, q)) + " |")
+    lines.append("")
+    lines += ["| graph | op loss | epochs | runs | "
+              + " | ".join(f"RF tau n={n}, mean ± std over runs" for n in sizes)
+              + " | op acc | graph exact | validity (graph) | in space |",
+              "|" + "---|" * (8 + len(sizes))]
+    variants = sorted({r[0] for r in rows})
+    for v in variants:
+        sel = [r for r in rows if r[0] == v]
+        means = np.array([r[2] for r in sel])
+        q = np.array([r[4] for r in sel]).mean(0)
+        lines.append(f"| {v[0]} | {v[1]} | {v[2]} | {len(sel)} | "
+                     + " | ".join(f"{means[:, k].mean():.3f} ± {means[:, k].std():.3f}"
+                                  for k in range(len(sizes)))
+                     + f" | {q[0]:.4f} | {q[2]:.4f} | {q[4]:.3f} | {q[5]:.3f} |")
+    return "\n".join(lines)
 
 
 def markdown(result: dict, sizes: list[int]) -> str:

@@ -22,13 +22,15 @@ class ``Model``, ``models/configs.py`` config 4, ``models/pretraining_nasbench20
 * **Embedding.** ``transform`` returns the mean of ``mu`` over the real nodes of each cell
   (the reference averages over all 8 nodes of its fixed-size NB201 graphs).
 
-Graph form (``graph=``). ``"fixed"`` encodes the reference's graphs for spaces whose cells
-have one fixed node layout (:data:`FIXED_LAYOUTS`: NB201 and TNB101-micro): the unpruned cell
-as 8 nodes, input, the six edge ops in string order (``none`` included, as an op) and output,
-with the same adjacency for every cell; no padding, so the embedding is the mean over all 8
-nodes, as in the reference. ``op_loss="sigmoid"`` is the reference decoder's sigmoid + BCE of
-the one-hot ops. The default ``graph="pruned"`` differs from the reference, as forced by
-:class:`nasperf.searchspaces.ArchGraph`: graphs are
+Graph form (``graph=``; the default ``"auto"`` is ``"fixed"`` where the space has a fixed
+node layout, else ``"pruned"``). ``"fixed"`` encodes the reference's graphs for spaces whose
+cells have one fixed node layout (:data:`FIXED_LAYOUTS`: NB201 and TNB101-micro): the
+unpruned cell as 8 nodes, input, the six edge ops in string order (``none`` included, as an
+op) and output, with the same adjacency for every cell; no padding, so the embedding is the
+mean over all 8 nodes, as in the reference. On NB201 it gives higher Kendall tau of a random
+forest than ``"pruned"`` (docs/learned_encoders.md). ``op_loss="sigmoid"`` is the reference
+decoder's sigmoid + BCE of the one-hot ops. ``"pruned"`` (every other space) differs from the
+reference, as forced by :class:`nasperf.searchspaces.ArchGraph`: graphs are
 the pruned node-labelled DAGs of the space (NB201 cells have 2 to 8 nodes, ``none`` edges and
 dead ops removed, so equivalent cells share one graph), padded to ``N`` nodes: input in slot
 0, output in slot ``N - 1`` (as in the reference's fixed layout), padding tokens in between,
@@ -78,7 +80,7 @@ from ._graph_tensors import (
 log = logging.getLogger(__name__)
 
 #: Graph forms of ``Arch2VecEncoder(graph=...)``.
-GRAPH_FORMS = ("pruned", "fixed")
+GRAPH_FORMS = ("auto", "pruned", "fixed")
 #: Op reconstruction losses of ``Arch2VecEncoder(op_loss=...)``.
 OP_LOSSES = ("softmax", "sigmoid")
 
@@ -100,6 +102,10 @@ def _cell6_fixed(space: SearchSpace, arch: Any) -> dict[str, ArchGraph]:
 FIXED_LAYOUTS: dict[type, Callable[[SearchSpace, Any], dict[str, ArchGraph]]] = {
     Cell6Space: _cell6_fixed,
 }
+
+
+def _has_fixed_layout(space: SearchSpace | None) -> bool:
+    return any(isinstance(space, cls) for cls in FIXED_LAYOUTS)
 
 
 def fixed_layout(space: SearchSpace | None) -> Callable[[SearchSpace, Any], dict[str, ArchGraph]]:
@@ -233,12 +239,14 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
     lr : float, default 1e-3
     kl_weight : float or None, default None
         Weight of the KL term; None = ``1 / (batch_size * max_nodes)`` as in the reference.
-    graph : {"pruned", "fixed"}, default "pruned"
-        ``"pruned"``: the space's :class:`ArchGraph` (NB201: ``none`` edges and dead ops
-        removed), padded; the embedding averages the real nodes. ``"fixed"``: the unpruned
-        cell in the space's fixed node layout (NB201 / TNB101-micro: 8 nodes, ``none`` as an
-        op, one adjacency), as the reference; the embedding averages all nodes. Inputs must
-        then be architectures of the space (not ``ArchGraph`` objects); a space without a fixed
+    graph : {"auto", "pruned", "fixed"}, default "auto"
+        ``"auto"``: ``"fixed"`` for a space with a fixed node layout (NB201, TNB101-micro),
+        else ``"pruned"`` (resolved in :attr:`graph_`). ``"pruned"``: the space's
+        :class:`ArchGraph` (NB201: ``none`` edges and dead ops removed), padded; the
+        embedding averages the real nodes. ``"fixed"``: the unpruned cell in the space's
+        fixed node layout (NB201 / TNB101-micro: 8 nodes, ``none`` as an op, one adjacency),
+        as the reference; the embedding averages all nodes. Inputs must then be
+        architectures of the space (not ``ArchGraph`` objects); a space without a fixed
         layout raises ``ValueError``.
     op_loss : {"softmax", "sigmoid"}, default "softmax"
         Op reconstruction loss: cross-entropy, or the reference decoder's sigmoid + BCE.
@@ -263,6 +271,12 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
     progress : bool, default True
         tqdm progress bar with the loss during pretraining.
 
+    Attributes
+    ----------
+    graph_ : str
+        The graph form used, ``"pruned"`` or ``"fixed"`` (``graph="auto"`` resolved).
+    Other fitted attributes as :class:`PretrainedGraphEncoder`.
+
     Examples
     --------
     >>> enc = Arch2VecEncoder("nb201", epochs=10)          # doctest: +SKIP
@@ -273,12 +287,12 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
     _name = "arch2vec_z"
     _model_params = ("latent_dim", "hidden_dim", "n_layers", "n_mlp_layers", "dropout",
                      "epochs", "batch_size", "lr", "kl_weight", "validation_fraction",
-                     "n_prior_samples", "graph", "op_loss")
+                     "n_prior_samples", "graph_", "op_loss")
 
     def __init__(self, space="nb201", *, latent_dim: int = 16, hidden_dim: int = 128,
                  n_layers: int = 4, n_mlp_layers: int = 2, dropout: float = 0.3,
                  epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
-                 kl_weight: float | None = None, graph: str = "pruned",
+                 kl_weight: float | None = None, graph: str = "auto",
                  op_loss: str = "softmax", validation_fraction: float = 0.1,
                  n_prior_samples: int = 1000, n_unlabeled: int = 20000,
                  random_state: int | None = 0, device: str = "cpu", cache_dir=None,
@@ -314,10 +328,15 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
             raise ValueError(f"op_loss must be one of {OP_LOSSES}, got {self.op_loss!r}")
         if self.graph == "fixed":
             fixed_layout(space)  # raises for a space without a fixed node layout
+            self.graph_ = "fixed"
+        elif self.graph == "auto":
+            self.graph_ = "fixed" if _has_fixed_layout(space) else "pruned"
+        else:
+            self.graph_ = "pruned"
         return space
 
     def _cell_graphs(self, items: Iterable) -> tuple[tuple[str, ...], dict]:
-        if self.graph == "pruned":
+        if self.graph_ == "pruned":
             return super()._cell_graphs(items)
         layout = fixed_layout(self.space_)
         cells: tuple[str, ...] = ()
@@ -397,7 +416,7 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
         self.z_mean_ = train_mu.mean(0)
         self.z_std_ = train_mu.std(0)
         report = {
-            "epochs": self.epochs, "graph": self.graph, "op_loss": self.op_loss,
+            "epochs": self.epochs, "graph": self.graph_, "op_loss": self.op_loss,
             "seconds": seconds, "cpu_seconds": cpu_seconds,
             "n_train": len(train_idx),
             "n_heldout": len(val_idx), "kl_weight": kl_weight,
