@@ -370,11 +370,15 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
         return (mu * m).sum(1) / m.sum(1)
 
     def _extra_state(self) -> dict:
-        return {"z_mean": self.z_mean_.tolist(), "z_std": self.z_std_.tolist()}
+        return {"z_mean": self.z_mean_.tolist(), "z_std": self.z_std_.tolist(),
+                "graph": self.graph_}
 
     def _load_extra_state(self, extra: dict) -> None:
         self.z_mean_ = np.asarray(extra["z_mean"], np.float32)
         self.z_std_ = np.asarray(extra["z_std"], np.float32)
+        # the graph form the model was trained on; checkpoints written before the graph
+        # option existed hold pruned-graph models
+        self.graph_ = extra.get("graph", "pruned")
 
     def _pretrain(self, model: Arch2VecNet, graphs: list[ArchGraph], device: torch.device,
                   seed: int) -> dict:

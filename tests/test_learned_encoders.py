@@ -292,6 +292,13 @@ def test_arch2vec_fixed_graph_deterministic_and_round_trip(unlabeled, queries, t
     loaded = Arch2VecEncoder.load(a.save(tmp_path / "fixed.pt"))
     assert loaded.graph == "fixed" and np.array_equal(loaded.transform(queries),
                                                       a.transform(queries))
+    # a checkpoint without the graph option (older format) holds a pruned-graph model
+    old = Arch2VecEncoder("nb201", graph="pruned", epochs=1, **kw).fit(unlabeled=unlabeled)
+    state = torch.load(old.save(tmp_path / "old.pt"), weights_only=True)
+    del state["params"]["graph"], state["extra"]["graph"]
+    torch.save(state, tmp_path / "old.pt")
+    assert np.array_equal(Arch2VecEncoder.load(tmp_path / "old.pt").transform(queries),
+                          old.transform(queries))
 
 
 def test_arch2vec_cache_key_depends_on_graph_and_op_loss(unlabeled, tmp_path):
