@@ -16,7 +16,17 @@ Usage (from the repository root)::
     python benchmarks/bench_learned_encoders.py --out /tmp/bench/learned_encoders.json
 
 ``--n-cells`` and ``--n-pretrain`` restrict the run to the first cells of the benchmark and
-of the space (a quick check); by default everything runs.
+of the space (a quick check); by default everything runs. ``--encoders arch2vec`` skips CATE;
+``--arch2vec-graph pruned|fixed`` (default ``auto``, i.e. fixed on NB201) and
+``--arch2vec-op-loss sigmoid`` select arch2vec's variants (the pruned graph or the reference's
+unpruned 8-node cell; the reference's sigmoid + BCE of the ops)::
+
+    python benchmarks/bench_learned_encoders.py --encoders arch2vec --regressors rf \
+        --train-sizes 128,1024 --arch2vec-graph fixed --out /tmp/bench/a2v_fixed.json
+
+``--summarize FILE ...`` prints one table row per such JSON file (arch2vec variant,
+pretraining seed, Kendall tau, reconstruction and validity) and the mean over the files of
+each variant, without running anything.
 """
 
 from __future__ import annotations
@@ -114,7 +124,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--train-sizes", default="32,128,1024")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--regressors", default="rf,gp")
+    p.add_argument("--encoders", default="arch2vec,cate", help="learned encoders to run")
     p.add_argument("--arch2vec-epochs", type=int, default=10)
+    p.add_argument("--arch2vec-graph", default="auto", choices=("auto", "pruned", "fixed"))
+    p.add_argument("--arch2vec-op-loss", default="softmax", choices=("softmax", "sigmoid"))
     p.add_argument("--cate-epochs", type=int, default=10)
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--threads", type=int, default=1,
@@ -125,7 +138,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--n-pretrain", type=int, default=None,
                    help="pretrain on the first N cells of the space (default: all)")
     p.add_argument("--out", default=None, help="write all numbers to this JSON file")
+    p.add_argument("--summarize", nargs="+", default=None, metavar="FILE",
+                   help="only tabulate the arch2vec results of these --out files")
     args = p.parse_args(argv)
+    if args.summarize:
+        text = summarize(args.summarize)
+        print(text)
+        return {"summary": text}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # GP noise at its bound
     if args.threads:
@@ -140,13 +159,19 @@ def main(argv: list[str] | None = None) -> dict:
     unlabeled = None if args.n_pretrain is None else space.enumerate()[:args.n_pretrain]
     log.info("%d cells, target %s", len(archs), bench.target)
 
-    encoders = {
-        "arch2vec": Arch2VecEncoder("nb201", epochs=args.arch2vec_epochs,
+    builders = {
+        "arch2vec": lambda: Arch2VecEncoder(
+            "nb201", epochs=args.arch2vec_epochs, graph=args.arch2vec_graph,
+            op_loss=args.arch2vec_op_loss, random_state=args.random_state,
+            cache_dir=args.cache_dir, data_dir=args.data_dir),
+        "cate": lambda: CATEEncoder("nb201", epochs=args.cate_epochs,
                                     random_state=args.random_state, cache_dir=args.cache_dir,
                                     data_dir=args.data_dir),
-        "cate": CATEEncoder("nb201", epochs=args.cate_epochs, random_state=args.random_state,
-                            cache_dir=args.cache_dir, data_dir=args.data_dir),
     }
+    unknown = set(str_list(args.encoders)) - set(builders)
+    if unknown:
+        p.error(f"unknown encoders {sorted(unknown)}; choose from {sorted(builders)}")
+    encoders = {name: builders[name]() for name in str_list(args.encoders)}
     features = {"onehot": one_hot(archs, space)}
     reports = {}
     for name, enc in encoders.items():
@@ -173,26 +198,75 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
+def summarize(paths: list[str]) -> str:
+    """Markdown table of the arch2vec runs in ``paths`` (``--out`` files): one row per run,
+    then per variant (graph, op loss, epochs) the mean over its runs."""
+    from pathlib import Path
+
+    keys = ("op_accuracy", "adj_accuracy", "graph_accuracy", "validity_ops", "validity",
+            "in_space", "uniqueness")
+    rows, sizes = [], None
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        a = result["reports"]["arch2vec"]
+        taus = result["kendall_tau"]["rf"]["arch2vec"]
+        sizes = sizes or list(taus)
+        variant = (a.get("graph", "pruned"), a.get("op_loss", "softmax"), a["epochs"])
+        rows.append((variant, result["args"]["random_state"],
+                     [float(np.mean(taus[n])) for n in sizes],
+                     [float(np.std(taus[n])) for n in sizes], [a[k] for k in keys]))
+    head = ("| graph | op loss | epochs | pretraining seed | "
+            + " | ".join(f"RF tau n={n}" for n in sizes)
+            + " | op acc | adj acc | graph exact | validity (ops) | validity (graph) | in space"
+              " | unique |")
+    lines = [head, "|" + "---|" * (4 + len(sizes) + len(keys))]
+    for (g, o, e), seed, mean, std, q in sorted(rows, key=lambda r: (r[0], r[1])):
+        lines.append(f"| {g} | {o} | {e} | {seed} | "
+                     + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, std))
+                     + " | " + " | ".join(f"{v:.4f}" if k.endswith("accuracy") else f"{v:.3f}"
+                                          for k, v in zip(keys, q)) + " |")
+    lines.append("")
+    lines += ["| graph | op loss | epochs | runs | "
+              + " | ".join(f"RF tau n={n}, mean ± std over runs" for n in sizes)
+              + " | op acc | graph exact | validity (graph) | in space |",
+              "|" + "---|" * (8 + len(sizes))]
+    variants = sorted({r[0] for r in rows})
+    for v in variants:
+        sel = [r for r in rows if r[0] == v]
+        means = np.array([r[2] for r in sel])
+        q = np.array([r[4] for r in sel]).mean(0)
+        lines.append(f"| {v[0]} | {v[1]} | {v[2]} | {len(sel)} | "
+                     + " | ".join(f"{means[:, k].mean():.3f} ± {means[:, k].std():.3f}"
+                                  for k in range(len(sizes)))
+                     + f" | {q[0]:.4f} | {q[2]:.4f} | {q[4]:.3f} | {q[5]:.3f} |")
+    return "\n".join(lines)
+
+
 def markdown(result: dict, sizes: list[int]) -> str:
     """The tables of docs/learned_encoders.md."""
     lines = []
-    a, c = result["reports"]["arch2vec"], result["reports"]["cate"]
+    a, c = result["reports"].get("arch2vec"), result["reports"].get("cate")
     lines += ["| model | epochs | pretraining wall time (s) | final loss | held-out quality |",
               "|---|---|---|---|---|"]
-    fl = a["final_loss"]
-    lines.append(
-        f"| arch2vec | {a['epochs']} | {a['seconds']:.0f} | {fl['loss']:.3f} (ops {fl['ops']:.3f}, "
-        f"adj {fl['adj']:.3f}, KL {fl['kl']:.1f}) | ops {a['op_accuracy']:.4f}, adjacency "
-        f"{a['adj_accuracy']:.4f}, whole graph {a['graph_accuracy']:.4f} "
-        f"({a['n_heldout']} graphs) |")
-    lines.append(
-        f"| CATE | {c['epochs']} | {c['seconds']:.0f} | {c['final_loss']:.3f} | masked-op "
-        f"accuracy {c['heldout_mlm_accuracy']:.3f}, loss {c['heldout_mlm_loss']:.3f} "
-        f"({c['n_heldout']} graphs) |")
-    lines += ["", "| arch2vec prior samples | validity (ops only, as the reference) | validity "
-              "(graph) | in space | unique |", "|---|---|---|---|---|",
-              f"| {a['n_prior_samples']} | {a['validity_ops']:.3f} | {a['validity']:.3f} | "
-              f"{a['in_space']:.3f} | {a['uniqueness']:.3f} |", ""]
+    if a is not None:
+        fl = a["final_loss"]
+        lines.append(
+            f"| arch2vec ({a.get('graph', 'pruned')}, {a.get('op_loss', 'softmax')}) | "
+            f"{a['epochs']} | {a['seconds']:.0f} | {fl['loss']:.3f} (ops {fl['ops']:.3f}, "
+            f"adj {fl['adj']:.3f}, KL {fl['kl']:.1f}) | ops {a['op_accuracy']:.4f}, adjacency "
+            f"{a['adj_accuracy']:.4f}, whole graph {a['graph_accuracy']:.4f} "
+            f"({a['n_heldout']} graphs) |")
+    if c is not None:
+        lines.append(
+            f"| CATE | {c['epochs']} | {c['seconds']:.0f} | {c['final_loss']:.3f} | masked-op "
+            f"accuracy {c['heldout_mlm_accuracy']:.3f}, loss {c['heldout_mlm_loss']:.3f} "
+            f"({c['n_heldout']} graphs) |")
+    if a is not None:
+        lines += ["", "| arch2vec prior samples | validity (ops only, as the reference) | "
+                  "validity (graph) | in space | unique |", "|---|---|---|---|---|",
+                  f"| {a['n_prior_samples']} | {a['validity_ops']:.3f} | {a['validity']:.3f} | "
+                  f"{a['in_space']:.3f} | {a['uniqueness']:.3f} |"]
+    lines.append("")
     for reg, by_enc in result["kendall_tau"].items():
         lines += [f"Kendall tau, {reg}, mean ± std over seeds", "",
                   "| encoding | " + " | ".join(f"n={n}" for n in sizes) + " |",

@@ -367,7 +367,7 @@ class PretrainedGraphEncoder(ArchEncoder):
                              "graphs: fit(..., unlabeled=[ArchGraph, ...])")
         else:
             items, source = default_unlabeled(space, self.n_unlabeled, seed, self.data_dir)
-        cells, per_cell = cell_graphs(space, items)
+        cells, per_cell = self._cell_graphs(items)
         graphs = unique_graphs(g for c in cells for g in per_cell[c])
         if len(graphs) < 2:
             raise ValueError(
@@ -408,6 +408,11 @@ class PretrainedGraphEncoder(ArchEncoder):
         self.checkpoint_path_ = path
         self.feature_names_out_ = self._feature_names()
 
+    def _cell_graphs(self, items: Iterable) -> tuple[tuple[str, ...], dict]:
+        """The cells and graphs the model sees (:func:`cell_graphs`; a subclass may encode
+        another graph form of the architectures)."""
+        return cell_graphs(self.space_, items)
+
     def _load_cached(self, path: Path, device: torch.device) -> bool:
         """Restore the checkpoint cached at ``path``; False when it is missing or unreadable
         (truncated, corrupt, another version: then it is pretrained again, with a warning)."""
@@ -425,7 +430,7 @@ class PretrainedGraphEncoder(ArchEncoder):
     def _transform(self, archs: list) -> np.ndarray:
         """Per-cell codes concatenated in the order of :attr:`cells_`, float64
         ``[n_archs, n_cells * embedding_dim]``."""
-        cells, per_cell = cell_graphs(self.space_, archs)
+        cells, per_cell = self._cell_graphs(archs)
         if cells != self.cells_:
             raise ValueError(f"architectures have cells {cells}, the encoder {self.cells_}")
         return np.concatenate([self.embed_graphs(per_cell[c]) for c in cells], axis=1)

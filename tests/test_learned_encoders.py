@@ -216,7 +216,11 @@ def test_tnb101_micro_default_unlabeled():
     enc.fit()
     assert enc.pretrain_report_["source"] == "enumerate"
     assert enc.pretrain_report_["n_unlabeled"] == 4096
-    assert enc.pretrain_report_["n_graphs"] == len(
+    assert enc.graph_ == "fixed" and enc.pretrain_report_["n_graphs"] == 4096
+    pruned = Arch2VecEncoder("tnb101_micro", graph="pruned", epochs=1,
+                             **{**TINY_A2V, "n_prior_samples": 0}).fit()
+    assert pruned.pretrain_report_["source"] == "enumerate"
+    assert pruned.pretrain_report_["n_graphs"] == len(
         unique_graphs(enc.space_.to_graph(a) for a in enc.space_.enumerate()))
 
 
@@ -236,6 +240,97 @@ def test_wl_hash_is_isomorphism_invariant():
     b = ArchGraph.from_edges(4, [(0, 1), (0, 2), (1, 3), (2, 3)], ["input", "y", "x", "output"])
     c = ArchGraph.from_edges(4, [(0, 1), (1, 2), (2, 3)], ["input", "x", "y", "output"])
     assert _wl_hash(a) == _wl_hash(b) != _wl_hash(c)
+
+
+#: The reference's NB201 graph: input, the six edge ops in string order, output.
+NB201_FIXED_ADJ = np.array([[0, 1, 1, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 1, 0, 0],
+                            [0, 0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1, 0],
+                            [0, 0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 1],
+                            [0, 0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0]])
+#: Two cells that differ only on a dead edge (1 -> 2 feeds no live path): one pruned graph.
+DEAD_EDGE_TWINS = ("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|none~2|",
+                   "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|")
+
+
+@pytest.mark.parametrize("space", ["nb201", "tnb101_micro"])
+def test_arch2vec_fixed_graph_is_the_unpruned_cell(space):
+    sp = get_space(space)
+    archs = sp.sample(40, seed=0)
+    enc = Arch2VecEncoder(space, graph="fixed", epochs=1, **TINY_A2V).fit(unlabeled=archs)
+    assert enc.max_nodes_ == 8 and "none" in enc.vocab_
+    cells, graphs = enc._cell_graphs(archs)
+    assert cells == tuple(sp.to_graphs(archs[0]))
+    for a, g in zip(archs, graphs["cell"]):
+        assert g.ops == ("input", *a.ops, "output")
+        assert np.array_equal(g.adjacency, NB201_FIXED_ADJ)
+    assert enc.pretrain_report_["graph"] == "fixed"
+    assert enc.pretrain_report_["n_graphs"] == len(set(archs))  # no merging by pruning
+
+
+def test_arch2vec_fixed_graph_separates_dead_edges(unlabeled):
+    pruned = Arch2VecEncoder("nb201", graph="pruned", epochs=1, **TINY_A2V).fit(
+        unlabeled=unlabeled)
+    fixed = Arch2VecEncoder("nb201", epochs=1, **TINY_A2V).fit(unlabeled=unlabeled)
+    assert (pruned.graph_, fixed.graph_) == ("pruned", "fixed")  # "auto": fixed on NB201
+    Xp, Xf = pruned.transform(DEAD_EDGE_TWINS), fixed.transform(DEAD_EDGE_TWINS)
+    assert np.array_equal(Xp[0], Xp[1]) and not np.allclose(Xf[0], Xf[1])
+    # the fixed graph has no padding: the embedding is the mean of mu over all 8 nodes
+    ops, adj, mask = pad_graphs(fixed._cell_graphs(fixed.space_.parse(s) for s in
+                                                   DEAD_EDGE_TWINS)[1]["cell"],
+                                fixed.vocab_, 8).tensors()
+    assert mask.all()
+    with torch.no_grad():
+        mu, _ = fixed.model_.encode(ops, adj)
+    assert np.allclose(Xf, mu.mean(1).double().numpy(), atol=1e-6)
+
+
+def test_arch2vec_fixed_graph_deterministic_and_round_trip(unlabeled, queries, tmp_path):
+    kw = {**TINY_A2V, "random_state": 5}
+    a = Arch2VecEncoder("nb201", graph="fixed", epochs=2, **kw).fit(unlabeled=unlabeled)
+    b = Arch2VecEncoder("nb201", graph="fixed", epochs=2, **kw).fit(unlabeled=unlabeled)
+    assert np.array_equal(a.transform(queries), b.transform(queries))
+    loaded = Arch2VecEncoder.load(a.save(tmp_path / "fixed.pt"))
+    assert loaded.graph == "fixed" and np.array_equal(loaded.transform(queries),
+                                                      a.transform(queries))
+    # a checkpoint without the graph option (older format) holds a pruned-graph model
+    old = Arch2VecEncoder("nb201", graph="pruned", epochs=1, **kw).fit(unlabeled=unlabeled)
+    state = torch.load(old.save(tmp_path / "old.pt"), weights_only=True)
+    del state["params"]["graph"], state["extra"]["graph"]
+    torch.save(state, tmp_path / "old.pt")
+    assert np.array_equal(Arch2VecEncoder.load(tmp_path / "old.pt").transform(queries),
+                          old.transform(queries))
+
+
+def test_arch2vec_cache_key_depends_on_graph_and_op_loss(unlabeled, tmp_path):
+    kw = {**TINY_A2V, "use_cache": True, "cache_dir": str(tmp_path), "epochs": 1}
+    paths = {Arch2VecEncoder("nb201", graph=g, op_loss=o, **kw).fit(
+        unlabeled=unlabeled[:60]).checkpoint_path_
+        for g, o in [("pruned", "softmax"), ("fixed", "softmax"), ("fixed", "sigmoid"),
+                     ("auto", "softmax")]}
+    assert len(paths) == 3 and all(p.is_file() for p in paths)  # "auto" is "fixed" here
+
+
+def test_arch2vec_sigmoid_op_loss_learns(unlabeled):
+    enc = Arch2VecEncoder("nb201", graph="fixed", op_loss="sigmoid", epochs=3, **TINY_A2V)
+    losses = enc.fit(unlabeled=unlabeled).pretrain_report_["loss_history"]
+    assert enc.pretrain_report_["op_loss"] == "sigmoid" and losses[-1] < losses[0]
+
+
+def test_arch2vec_graph_option_errors(nb201):
+    with pytest.raises(ValueError, match="fixed node layout"):
+        Arch2VecEncoder("nb101", graph="fixed", **TINY_A2V).fit()
+    with pytest.raises(ValueError, match="fixed node layout"):
+        Arch2VecEncoder(None, graph="fixed", **TINY_A2V).fit(
+            unlabeled=[nb201.to_graph(a) for a in nb201.sample(5)])
+    with pytest.raises(ValueError, match="graph must be one of"):
+        Arch2VecEncoder("nb201", graph="unpruned", **TINY_A2V).fit()
+    with pytest.raises(ValueError, match="op_loss must be one of"):
+        Arch2VecEncoder("nb201", op_loss="bce", **TINY_A2V).fit()
+    with pytest.raises(ValueError, match="graph='pruned' for graph inputs"):
+        Arch2VecEncoder("nb201", **TINY_A2V).fit(
+            unlabeled=[nb201.to_graph(a) for a in nb201.sample(5)])
+    graphs = [nb201.to_graph(a) for a in nb201.sample(20)]  # auto without a space: pruned
+    assert Arch2VecEncoder(None, epochs=1, **TINY_A2V).fit(unlabeled=graphs).graph_ == "pruned"
 
 
 # -- CATE specifics ----------------------------------------------------------------------
