@@ -128,9 +128,12 @@ def _grid(args: argparse.Namespace) -> list[dict]:
     rows, reference, local_wall = [], None, None
     for name in args.executors:
         for workers in ([1] if name == "local" else args.workers):
-            start = time.perf_counter()
-            df = run_benchmark(**grid, executor=_executor(name, workers))
-            wall = time.perf_counter() - start
+            # closed after each run: a Ray instance left running would be reused as it is
+            # (with its CPU count) by the next executor
+            with _executor(name, workers) as ex:
+                start = time.perf_counter()
+                df = run_benchmark(**grid, executor=ex)
+                wall = time.perf_counter() - start
             taus = df["kendall_tau"].tolist()
             reference = taus if reference is None else reference
             local_wall = wall if name == "local" else local_wall

@@ -521,8 +521,8 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
 
 def _task_shard(payload: tuple) -> list[dict]:
     """The rows of one shard's tasks (on a worker)."""
-    data, y, tasks, test = payload
-    return [_run_task(data, y, *task[1:], test) for task in tasks]
+    data, y, tasks, test, threads = payload
+    return [_run_task(data, y, *task[1:], test, threads=threads) for task in tasks]
 
 
 def _run_tasks_on(executor: Any, todo: list[tuple], data_of, y: np.ndarray, test,
@@ -531,8 +531,12 @@ def _run_tasks_on(executor: Any, todo: list[tuple], data_of, y: np.ndarray, test
     finishes (the driver is the only writer of the log)."""
     from nasperf import executors
 
-    # cost ~ training-set size (the fits) plus the predictions on the test cells
-    shards = [executors.Shard(f"{i:06d}", (data_of(task[0]), y, [task], test),
+    # each task fits with the threads its worker has (the predictors' own defaults, such as
+    # auto's two threads per candidate, would oversubscribe the workers' cores; the
+    # predictions do not depend on the thread count). Cost ~ training-set size (the fits)
+    # plus the predictions on the test cells.
+    threads = max(1, int(executor.cpus_per_task))
+    shards = [executors.Shard(f"{i:06d}", (data_of(task[0]), y, [task], test, threads),
                               cost=task[2] + 256)
               for i, task in enumerate(todo)]
 
@@ -544,13 +548,16 @@ def _run_tasks_on(executor: Any, todo: list[tuple], data_of, y: np.ndarray, test
 
 
 def _run_task(data: tuple[pd.DataFrame, dict], y: np.ndarray, pred_name: str, n: int,
-              seed: int, test: str | int) -> dict:
-    """Fit one predictor on one split; the metrics, extras and timings of the row."""
+              seed: int, test: str | int, threads: int | None = None) -> dict:
+    """Fit one predictor on one split; the metrics, extras and timings of the row.
+    ``threads``: the predictor's ``n_jobs`` where it has one (None: its default)."""
     from .metrics import all_metrics
 
     X, family_groups = data
     tr, te = split(len(y), n, seed, test)
     model = clone(_make_predictor(pred_name, seed))
+    if threads is not None and "n_jobs" in model.get_params(deep=False):
+        model.set_params(n_jobs=threads)
     if "feature_groups" in model.get_params(deep=False):  # e.g. omni, auto
         model.set_params(feature_groups={f: list(c) for f, c in family_groups.items()})
     t0 = time.perf_counter()

@@ -522,6 +522,12 @@ class RayExecutor(Executor):
                 ray.init(address="local", num_cpus=self.workers,  # never another cluster
                          **{"include_dashboard": False, **self.init_kwargs})
             self._started = True
+        elif not self._started and not self.address:
+            cpus = ray.cluster_resources().get("CPU", 0)
+            if cpus < self.workers * self.cpus_per_task:
+                log.warning("Ray is already running in this process with %g CPUs; it is used as "
+                            "it is, so at most %d tasks run at once (workers=%d asked for "
+                            "more)", cpus, int(cpus // self.cpus_per_task), self.workers)
         return ray
 
     def _label(self) -> str:
