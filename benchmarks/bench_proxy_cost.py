@@ -42,8 +42,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
+from nasperf.eval.tables import markdown_table
 from nasperf.searchspaces import get_space
 from nasperf.zerocost import compute_proxies, default_batch, list_proxies
 from nasperf.zerocost.tools import seeded_model
@@ -261,10 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     if "time" in parts:
         t = part_time(a.n, a.batch_size, rows)
         print(f"\n### Time, mean over {a.n} NB201 cells (seconds per call)\n")
-        print("| proxy | alone |\n|---|---|")
-        for name, s in t["alone"].items():
-            print(f"| {name} | {s:.3f} |")
-        print(f"| all in one call | {t['all']:.3f} |")
+        print(_table(["proxy", "alone"],
+                     [(name, f"{s:.3f}") for name, s in t["alone"].items()]
+                     + [("all in one call", f"{t['all']:.3f}")]))
         print(f"\ngrasp / snip alone: {t['alone']['grasp'] / t['alone']['snip']:.2f}x; "
               f"grasp in the all-proxies call: {t['grasp_in_all']:.3f} s of {t['all']:.3f} s "
               f"({t['grasp_in_all'] / t['all']:.0%})")
@@ -272,17 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         pk = part_peak(a.peak_cells, a.batch_size, a.threads, rows)
         print(f"\n### Peak RSS of one call, first {a.peak_cells} cells, MiB "
               "(max / mean; absolute and over the RSS before the call)\n")
-        print("| configuration | peak max | peak mean | delta max | delta mean |")
-        print("|---|---|---|---|---|")
-        for config, (m, mean, dm, dmean) in pk.items():
-            print(f"| {config} | {m:.0f} | {mean:.0f} | {dm:.0f} | {dmean:.0f} |")
+        print(_table(["configuration", "peak max", "peak mean", "delta max", "delta mean"],
+                     [(config, *(f"{v:.0f}" for v in values)) for config, values in pk.items()]))
     if "calls" in parts:
         rss = part_calls(a.calls, a.batch_size, a.threads, rows)
         marks = sorted({1, *range(50, a.calls + 1, 50), a.calls} & set(range(1, a.calls + 1)))
         print(f"\n### RSS over {a.calls} consecutive calls ({ALL_BUT_NTK}), MiB\n")
-        print("| after call | " + " | ".join(str(m) for m in marks) + " |")
-        print("|---|" + "---|" * len(marks))
-        print("| RSS | " + " | ".join(f"{rss[m - 1]:.0f}" for m in marks) + " |")
+        print(_table(["after call", *map(str, marks)],
+                     [("RSS", *(f"{rss[m - 1]:.0f}" for m in marks))]))
         if a.calls >= 50:
             tail, ref = rss[49:], rss[49]
             print(f"\ncalls 50..{a.calls}: min {min(tail):.0f}, max {max(tail):.0f} "
@@ -290,29 +288,34 @@ def main(argv: list[str] | None = None) -> int:
     if "stages" in parts:
         st = part_stages(a.n, a.batch_size, rows)
         print(f"\n### Train-pass stages of snip and grasp, mean over {a.n} NB201 cells (s)\n")
-        print("| pass | forward | loss gradient | Hessian-gradient product | total |")
-        print("|---|---|---|---|---|")
-        for name, d in st.items():
-            print(f"| {name} | {d['forward']:.3f} | {d['loss_grad']:.3f} | "
-                  f"{d.get('hessian_grad', 0.0):.3f} | {d['total']:.3f} |")
+        print(_table(["pass", "forward", "loss gradient", "Hessian-gradient product", "total"],
+                     [(name, *(f"{v:.3f}" for v in (d["forward"], d["loss_grad"],
+                                                    d.get("hessian_grad", 0.0), d["total"])))
+                      for name, d in st.items()]))
     if "trim" in parts:
         tr = part_trim(a.n, a.batch_size, rows)
         print(f"\n### trim_memory, mean over {a.n} NB201 cells (s per call)\n")
-        print("| proxies | trim_memory=False | trim_memory=True |\n|---|---|---|")
-        for config in (ALL_BUT_NTK, "snip"):
-            print(f"| {config} | {tr[config, False]:.3f} | {tr[config, True]:.3f} |")
+        print(_table(["proxies", "trim_memory=False", "trim_memory=True"],
+                     [(config, f"{tr[config, False]:.3f}", f"{tr[config, True]:.3f}")
+                      for config in (ALL_BUT_NTK, "snip")]))
     if "nb301" in parts:
         nb = part_nb301(a.batch_size, a.threads, rows)
         print("\n### One NB301 cell (default size), one call\n")
-        print("| configuration | peak MiB | delta MiB | seconds |\n|---|---|---|---|")
-        for config, r in nb.items():
-            print(f"| {config} | {r['peak_mb']:.0f} | {r['delta_mb']:.0f} | {r['seconds']:.2f} |")
+        print(_table(["configuration", "peak MiB", "delta MiB", "seconds"],
+                     [(config, f"{r['peak_mb']:.0f}", f"{r['delta_mb']:.0f}",
+                       f"{r['seconds']:.2f}") for config, r in nb.items()]))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["part", "config", "cell", "metric", "value"])
         w.writerows(rows)
     return 0
+
+
+
+def _table(header: list[str], rows: list[tuple]) -> str:
+    """A markdown table of already formatted cells."""
+    return markdown_table(pd.DataFrame(rows, columns=header))
 
 
 if __name__ == "__main__":
