@@ -475,6 +475,7 @@ def zero_shot_score(table: pd.DataFrame) -> np.ndarray:
 #: every split (``max_features=1.0``), so their spread, the ``ucb`` bonus, is wide where the
 #: queried cells say little; cloned for every fit.
 SEARCH_FOREST = TreePredictor(kind="extra_trees", params={"max_features": 1.0})
+_GUIDED = {"predictor": SEARCH_FOREST, "acquisition": "ucb"}
 
 #: name -> (class, default keyword arguments).
 OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict[str, Any]]] = {
@@ -485,10 +486,10 @@ OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict[str, Any]]] = {
                                   "acquisition": "its", "candidates": "mutation"}),
     "gp_bo": (PredictorGuided, {"predictor": "gp", "features": "onehot",
                                 "acquisition": "ei", "candidates": "mutation"}),
-    "predictor_guided": (PredictorGuided, {"predictor": SEARCH_FOREST, "acquisition": "ucb"}),
+    "predictor_guided": (PredictorGuided, _GUIDED),
     # half of the first batch from the warm start: the proxies' top cells crowd one basin
-    "predictor_guided_zc": (PredictorGuided, {"predictor": SEARCH_FOREST, "acquisition": "ucb",
-                                              "warm_start": "zero_shot", "num_warm": 5}),
+    "predictor_guided_zc": (PredictorGuided, {**_GUIDED, "warm_start": "zero_shot",
+                                              "num_warm": 5}),
 }
 
 
