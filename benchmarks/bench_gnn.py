@@ -82,6 +82,8 @@ TUNE_GRID: dict[str, dict] = {
     "no_early_stopping_100_4_layers": {**ALL_DATA, "max_epochs": 100, "n_layers": 4},
     "no_early_stopping_100_wd_1e-4": {**ALL_DATA, "max_epochs": 100, "weight_decay": 1e-4},
     "no_early_stopping_200_wd_1e-4": {**ALL_DATA, "max_epochs": 200, "weight_decay": 1e-4},
+    "batch_128": {"batch_size": 128},
+    "batch_128_400": {"batch_size": 128, "max_epochs": 400},
 }
 
 

@@ -287,6 +287,46 @@ def cache_key(payload: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+class PretrainedBackbone(torch.nn.Module):
+    """A pretrained encoder's model as a graph backbone (the interface of
+    :class:`nasperf.predictors.gnn.GINBackbone`), for fine-tuning on labels.
+
+    ``forward(x, edge_index, batch, n_graphs)`` takes a PyG mini-batch of graphs made by
+    :meth:`PretrainedGraphEncoder.to_graph_data` (every graph ``n_cells * max_nodes``
+    nodes, one-hot tokens) and returns the codes ``transform`` gives, with gradients:
+    ``[n_graphs, out_dim]``, the per-cell codes concatenated.
+
+    Parameters
+    ----------
+    model : the pretrained network (trained further by fine-tuning).
+    embed : function ``(model, ops [B, N], adj [B, N, N], mask [B, N]) -> [B, d]``.
+    n_tokens, max_nodes, n_cells, dim : vocabulary size ``in_dim``, padding size, cells per
+        architecture, code size per cell.
+    """
+
+    def __init__(self, model: torch.nn.Module, embed, n_tokens: int, max_nodes: int,
+                 n_cells: int, dim: int):
+        super().__init__()
+        self.model = model
+        self.embed = embed
+        self.in_dim = int(n_tokens)
+        self.max_nodes = int(max_nodes)
+        self.n_cells = int(n_cells)
+        self.out_dim = int(n_cells * dim)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, batch: torch.Tensor,
+                n_graphs: int) -> torch.Tensor:
+        n, b = self.max_nodes, n_graphs * self.n_cells
+        if x.shape[0] != b * n:
+            raise ValueError(f"a pretrained backbone takes graphs of {self.n_cells * n} nodes "
+                             f"(from the encoder's to_graph_data); got {x.shape[0]} nodes for "
+                             f"{n_graphs} graphs")
+        ops = x.argmax(-1).reshape(b, n)
+        adj = x.new_zeros(b, n, n)
+        adj[edge_index[0] // n, edge_index[0] % n, edge_index[1] % n] = 1.0
+        return self.embed(self.model, ops, adj, ops != 0).reshape(n_graphs, self.out_dim)
+
+
 # -- the estimator base class ----------------------------------------------------------------
 class PretrainedGraphEncoder(ArchEncoder):
     """Base class of encoders pretrained without labels on the graphs of a search space.
@@ -447,6 +487,56 @@ class PretrainedGraphEncoder(ArchEncoder):
                 out.append(self._embed(self.model_, *padded.subset(idx).tensors(device)).cpu())
         return torch.cat(out).double().numpy()
 
+    # -- fine-tuning -------------------------------------------------------------------------------
+    def graph_backbone(self) -> PretrainedBackbone:
+        """A copy of the pretrained model as a graph backbone for fine-tuning (on CPU).
+
+        Give it to :class:`nasperf.predictors.GNNPredictor` (``backbone=``), with graphs from
+        :meth:`to_graph_data`; the encoder's own model is not changed by fine-tuning.
+        """
+        import copy
+
+        check_is_fitted(self, "model_")
+        return PretrainedBackbone(copy.deepcopy(self.model_).cpu(), type(self)._embed,
+                                  len(self.vocab_), self.max_nodes_, len(self.cells_),
+                                  self._embedding_dim())
+
+    def to_graph_data(self, X: Sequence) -> np.ndarray:
+        """Architectures as ``torch_geometric.data.Data`` in this encoder's graph form.
+
+        Each architecture gives one graph of ``n_cells * max_nodes_`` nodes: its padded cells
+        (:func:`pad_graphs`) one after the other, ``x`` the one-hot ``[n_nodes, len(vocab_)]``
+        of the node tokens (padding slots included), ``edge_index`` the cell edges. Every
+        graph carries the same :meth:`graph_backbone` as ``data.backbone``, which
+        ``GNNPredictor(backbone="pretrained")`` fine-tunes.
+
+        Returns
+        -------
+        np.ndarray of object, shape (n,)
+        """
+        from nasperf._utils import import_optional
+
+        data_mod = import_optional("torch_geometric.data", "gnn", "to_graph_data")
+        check_is_fitted(self, "model_")
+        archs = self._parse_all(X)
+        cells, per_cell = self._cell_graphs(archs)
+        if cells != self.cells_:
+            raise ValueError(f"architectures have cells {cells}, the encoder {self.cells_}")
+        padded = [pad_graphs(per_cell[c], self.vocab_, self.max_nodes_) for c in cells]
+        n = self.max_nodes_
+        eye = torch.eye(len(self.vocab_))
+        backbone = self.graph_backbone()
+        out = np.empty(len(archs), dtype=object)
+        for i in range(len(archs)):
+            ops = np.concatenate([p.ops[i] for p in padded])
+            edges = np.concatenate([np.argwhere(p.adj[i]) + k * n for k, p in enumerate(padded)])
+            d = data_mod.Data(x=eye[torch.as_tensor(ops)],
+                              edge_index=torch.as_tensor(edges.T, dtype=torch.long).reshape(2, -1),
+                              num_nodes=len(ops))
+            d.backbone = backbone
+            out[i] = d
+        return out
+
     def _feature_names(self) -> list[str]:
         """``"<stem><k>"`` for one-cell spaces, ``"<cell>_<stem><k>"`` otherwise."""
         d = self._embedding_dim()
@@ -520,8 +610,11 @@ class PretrainedGraphEncoder(ArchEncoder):
                   seed: int) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _embed(self, model: torch.nn.Module, ops: torch.Tensor, adj: torch.Tensor,
+    @staticmethod
+    def _embed(model: torch.nn.Module, ops: torch.Tensor, adj: torch.Tensor,
                mask: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Graph codes ``[B, d]`` of padded graphs (a static method, so that
+        :class:`PretrainedBackbone` can call it without the encoder)."""
         raise NotImplementedError
 
     def _embedding_dim(self) -> int:  # pragma: no cover - abstract

@@ -364,7 +364,8 @@ class Arch2VecEncoder(PretrainedGraphEncoder):
     def _embedding_dim(self) -> int:
         return self.latent_dim
 
-    def _embed(self, model, ops, adj, mask) -> torch.Tensor:
+    @staticmethod
+    def _embed(model, ops, adj, mask) -> torch.Tensor:
         mu, _ = model.encode(ops, adj)
         m = mask.unsqueeze(-1).float()
         return (mu * m).sum(1) / m.sum(1)

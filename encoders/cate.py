@@ -309,7 +309,8 @@ class CATEEncoder(PretrainedGraphEncoder):
     def _embedding_dim(self) -> int:
         return self.d_model
 
-    def _embed(self, model, ops, adj, mask) -> torch.Tensor:
+    @staticmethod
+    def _embed(model, ops, adj, mask) -> torch.Tensor:
         allowed = torch.as_tensor(attention_masks(adj.cpu().numpy(), mask.cpu().numpy()),
                                   device=ops.device)
         h = model.encode(ops, allowed)

@@ -92,15 +92,29 @@ def cate(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
     return _encode(CATEEncoder(bench.space, **kw), bench)
 
 
+def _graph_column(data, family: str) -> tuple[np.ndarray, list[str], Groups]:
+    X = np.empty((len(data), 1), dtype=object)
+    for i, d in enumerate(data):
+        X[i, 0] = d
+    return X, ["data"], {family: [0]}
+
+
 def graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
     """One ``torch_geometric.data.Data`` per architecture, as an object array ``(n, 1)``."""
     from nasperf.encoders import GraphDataEncoder
 
-    data = GraphDataEncoder(bench.space, **kw).fit_transform(bench.archs)
-    X = np.empty((len(data), 1), dtype=object)
-    for i, d in enumerate(data):
-        X[i, 0] = d
-    return X, ["data"], {"graph": [0]}
+    return _graph_column(GraphDataEncoder(bench.space, **kw).fit_transform(bench.archs),
+                         "graph")
+
+
+def arch2vec_graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Groups]:
+    """arch2vec's graphs (:meth:`~nasperf.encoders.Arch2VecEncoder.to_graph_data`), each
+    carrying the encoder pretrained without labels on the space, for fine-tuning
+    (``gnn_pretrained``), as an object array ``(n, 1)``."""
+    from nasperf.encoders import Arch2VecEncoder
+
+    enc = Arch2VecEncoder(bench.space, **kw).fit()
+    return _graph_column(enc.to_graph_data(bench.archs), "arch2vec_graph")
 
 
 def zc(bench: Benchmark, proxies: Sequence[str] | None = None
@@ -134,10 +148,11 @@ FEATURE_FAMILIES: dict[str, FeatureFn] = {
     "arch2vec": arch2vec,
     "cate": cate,
     "graph": graph,
+    "arch2vec_graph": arch2vec_graph,
 }
 
 #: Families whose column holds graph objects instead of numbers (see the module docstring).
-GRAPH_FAMILIES = frozenset({"graph"})
+GRAPH_FAMILIES = frozenset({"graph", "arch2vec_graph"})
 
 
 def benchmark_fingerprint(bench: Benchmark, targets: bool = True) -> str:

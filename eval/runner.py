@@ -125,12 +125,13 @@ def _check_grid(features, predictors, seeds, test) -> tuple[list[str], list[str]
             if has_graph and not takes:
                 raise ValueError(
                     f"predictor {name!r} takes numeric features, but feature set {feat!r} "
-                    "holds graphs (family 'graph'); use a graph predictor (gnn) with it, or "
+                    f"holds graphs (graph families: {', '.join(sorted(GRAPH_FAMILIES))}); "
+                    "use a graph predictor (gnn, gnn_pretrained, auto_gnn) with it, or "
                     "array features with this predictor")
             if takes and not has_graph:
                 raise ValueError(
-                    f"predictor {name!r} takes graphs: its feature set must include the "
-                    f"'graph' family (e.g. 'graph' or 'graph+zc'), got {feat!r}")
+                    f"predictor {name!r} takes graphs: its feature set must include a "
+                    f"graph family (e.g. 'graph' or 'graph+zc'), got {feat!r}")
     if _is_int(seeds):
         if seeds < 1:
             raise ValueError(f"seeds must be a number of seeds >= 1 or a non-empty list of "

@@ -133,6 +133,41 @@ def seeds_from(random_state, n: int) -> list[int]:
     return [int(s) for s in rng.randint(0, 2**31 - 1, size=n)]
 
 
+def is_graph_data(obj: Any) -> bool:
+    """True for a ``torch_geometric.data.Data`` (without importing torch-geometric)."""
+    return any(c.__name__ == "Data" and c.__module__.startswith("torch_geometric")
+               for c in type(obj).__mro__)
+
+
+def graph_column(X: Any) -> int | None:
+    """Position of the column of ``torch_geometric`` graphs of a 2-D table (a DataFrame or
+    an object array), or None when it has none (numeric features).
+
+    Raises
+    ------
+    ValueError
+        More than one column holds graphs, or a column mixes graphs and other values.
+    """
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        objects = [j for j in range(X.shape[1]) if getattr(X.dtypes.iloc[j], "kind", "") == "O"]
+        column = lambda j: X.iloc[:, j].to_numpy()  # noqa: E731
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == object:
+        objects = list(range(X.shape[1]))
+        column = lambda j: X[:, j]  # noqa: E731
+    else:
+        return None
+    found = []
+    for j in objects:
+        flags = [is_graph_data(v) for v in column(j)]
+        if any(flags) and not all(flags):
+            raise ValueError(f"column {j} mixes graphs and other values")
+        if flags and all(flags):
+            found.append(j)
+    if len(found) > 1:
+        raise ValueError(f"columns {found} hold graphs; at most one column of graphs is allowed")
+    return found[0] if found else None
+
+
 def resolve_groups(feature_groups: Mapping | None, n_features: int) -> dict[str, np.ndarray]:
     """Column indices ``{name: int array}`` of each feature group, checked against ``n_features``.
 

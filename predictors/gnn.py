@@ -70,6 +70,9 @@ from .base import (
     standardize_fit,
     timed,
 )
+from .base import (
+    is_graph_data as _is_data,
+)
 
 logger = logging.getLogger("nasperf.predictors")
 
@@ -83,12 +86,6 @@ def _pyg() -> tuple[Any, Any]:
     data = import_optional("torch_geometric.data", "gnn", "GNNPredictor")
     nn = import_optional("torch_geometric.nn", "gnn", "GNNPredictor")
     return data, nn
-
-
-def _is_data(obj: Any) -> bool:
-    """True for a ``torch_geometric.data.Data`` (without importing torch-geometric)."""
-    return any(c.__name__ == "Data" and c.__module__.startswith("torch_geometric")
-               for c in type(obj).__mro__)
 
 
 def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
@@ -211,15 +208,21 @@ class _Packed:
         return self.x[nodes], edges, batch, u, len(idx)
 
 
-class _GINRegressor(nn.Module):
-    """The GIN regressor of the module docstring (defined at module level so that fitted
-    predictors pickle)."""
+class GINBackbone(nn.Module):
+    """The GIN graph encoder of the module docstring: graphs -> one vector per graph.
 
-    def __init__(self, d_node: int, d_global: int, hidden: int, n_layers: int, pool: str,
-                 head_hidden: Sequence[int], dropout: float, both: bool):
+    The graph-backbone interface (shared with pretrained backbones such as
+    :meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`):
+    ``forward(x, edge_index, batch, n_graphs) -> [n_graphs, out_dim]`` on a PyG mini-batch
+    (node features ``[n_nodes, d_node]``, edges ``[2, n_edges]``, the graph of every node
+    ``[n_nodes]``), with the attribute ``out_dim``.
+    """
+
+    def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool):
         super().__init__()
         _, gnn = _pyg()
         self.pool = pool
+        self.out_dim = hidden * n_layers
         self.embed = nn.Linear(d_node, hidden)
 
         def gin() -> nn.Module:
@@ -228,15 +231,8 @@ class _GINRegressor(nn.Module):
 
         self.convs = nn.ModuleList(gin() for _ in range(n_layers))
         self.rconvs = nn.ModuleList(gin() for _ in range(n_layers)) if both else None
-        layers: list[nn.Module] = []
-        width = hidden * n_layers + d_global
-        for h in head_hidden:
-            layers += [nn.Linear(width, int(h)), nn.ReLU(), nn.Dropout(dropout)]
-            width = int(h)
-        layers.append(nn.Linear(width, 1))
-        self.head = nn.Sequential(*layers)
 
-    def forward(self, x, edge_index, batch, u, n_graphs: int):
+    def forward(self, x, edge_index, batch, n_graphs: int):
         _, gnn = _pyg()
         pool_fn = gnn.global_add_pool if self.pool == "add" else gnn.global_mean_pool
         h = self.embed(x)
@@ -248,7 +244,29 @@ class _GINRegressor(nn.Module):
                 out = out + self.rconvs[k](h, rev)
             h = torch.relu(out)
             pooled.append(pool_fn(h, batch, size=n_graphs))
-        z = torch.cat(pooled if u is None else [*pooled, u], dim=1)
+        return torch.cat(pooled, dim=1)
+
+
+class _GraphRegressor(nn.Module):
+    """A graph backbone and an MLP head on its output and the global features (defined at
+    module level so that fitted predictors pickle)."""
+
+    def __init__(self, backbone: nn.Module, d_global: int, head_hidden: Sequence[int],
+                 dropout: float):
+        super().__init__()
+        self.backbone = backbone
+        layers: list[nn.Module] = []
+        width = int(backbone.out_dim) + d_global
+        for h in head_hidden:
+            layers += [nn.Linear(width, int(h)), nn.ReLU(), nn.Dropout(dropout)]
+            width = int(h)
+        layers.append(nn.Linear(width, 1))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, x, edge_index, batch, u, n_graphs: int):
+        z = self.backbone(x, edge_index, batch, n_graphs)
+        if u is not None:
+            z = torch.cat([z, u], dim=1)
         return self.head(z).squeeze(-1)
 
 
@@ -293,6 +311,18 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         member on all of it for ``max_epochs`` (``benchmarks/bench_gnn.py --tune``).
     validation_fraction : float, default 0.2
     patience : int, default 20
+    backbone : "gin", "pretrained" or torch.nn.Module, default "gin"
+        The graph encoder: ``"gin"`` builds the GIN of the module docstring (from
+        ``hidden_dim``, ``n_layers``, ``pool``, ``edge_direction``); a module (interface of
+        :class:`GINBackbone`: ``forward(x, edge_index, batch, n_graphs) -> [n_graphs,
+        out_dim]``, attribute ``out_dim``, optionally ``in_dim``) is copied into every member
+        and fine-tuned with the head, e.g. arch2vec's encoder pretrained without labels
+        (:meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`); ``"pretrained"`` takes the
+        module the training graphs carry as ``data.backbone``
+        (:meth:`nasperf.encoders.Arch2VecEncoder.to_graph_data`, the ``arch2vec_graph``
+        feature family). The caller's module is never changed.
+    backbone_lr : float or None, default None
+        Learning rate of the backbone's parameters (None: ``lr``).
     device : str, default "cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"``.
     nan_policy : {"impute", "raise"}, default "impute"
@@ -302,6 +332,7 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
     Attributes
     ----------
     estimators_ : list of torch.nn.Module, the fitted members (eval mode, on ``device``).
+    pretrained_ : torch.nn.Module or None, a CPU copy of the backbone before fine-tuning.
     calibration_ : list of (float, float), per member ``(slope, intercept)`` from scores to
         standardised targets (``(1, 0)`` with ``loss="mse"``).
     n_epochs_ : list of int, epochs each member trained for.
@@ -332,6 +363,8 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         early_stopping: bool = False,
         validation_fraction: float = 0.2,
         patience: int = 20,
+        backbone: Any = "gin",
+        backbone_lr: float | None = None,
         device: str = "cpu",
         nan_policy: str = "impute",
         random_state=None,
@@ -351,6 +384,8 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.backbone = backbone
+        self.backbone_lr = backbone_lr
         self.device = device
         self.nan_policy = nan_policy
         self.random_state = random_state
@@ -361,6 +396,7 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         self._check_params()
         graphs, u = self._validate_graphs(X, reset=True)
         y = self._validate_y(y, len(graphs))
+        self.pretrained_ = self._resolve_backbone(graphs)
         with timed(f"{type(self).__name__}.fit", (len(graphs), self.n_node_features_)) as t:
             self._fit_graphs(graphs, u, y)
         self.fit_time_ = t["seconds"]
@@ -397,6 +433,8 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
             raise ValueError(f"head_hidden must be positive, got {tuple(self.head_hidden)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.backbone_lr is not None and not self.backbone_lr > 0:
+            raise ValueError(f"backbone_lr must be positive or None, got {self.backbone_lr}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
@@ -416,6 +454,30 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         if n < self._min_samples:
             raise ValueError(f"GNNPredictor needs at least {self._min_samples} graphs, got {n}")
         return y
+
+    def _resolve_backbone(self, graphs: list) -> nn.Module | None:
+        """The pretrained backbone to fine-tune (a CPU copy), or None for a new GIN."""
+        bb = self.backbone
+        if isinstance(bb, str) and bb == "gin":
+            return None
+        if isinstance(bb, str) and bb == "pretrained":
+            carried = [getattr(g, "backbone", None) for g in graphs]
+            if carried[0] is None or any(b is not carried[0] for b in carried):
+                raise ValueError(
+                    "backbone='pretrained' fine-tunes the backbone the graphs carry as "
+                    "data.backbone (one module shared by all graphs, e.g. from "
+                    "nasperf.encoders.Arch2VecEncoder.to_graph_data); these graphs carry "
+                    + ("none" if carried[0] is None else "different ones"))
+            bb = carried[0]
+        if not isinstance(bb, nn.Module) or not isinstance(getattr(bb, "out_dim", None), int):
+            raise ValueError(f"backbone must be 'gin', 'pretrained' or a torch module with "
+                             f"an integer out_dim and forward(x, edge_index, batch, n_graphs) "
+                             f"-> [n_graphs, out_dim]; got {bb!r:.80}")
+        in_dim = getattr(bb, "in_dim", None)
+        if in_dim is not None and int(in_dim) != self.n_node_features_:
+            raise ValueError(f"the backbone takes {in_dim} node features, the graphs have "
+                             f"{self.n_node_features_}")
+        return copy.deepcopy(bb).cpu()
 
     def _validate_graphs(self, X, reset: bool) -> tuple[list, np.ndarray]:
         """Graphs and their global features ``(n, d_global)`` after the NaN/huge policy."""
@@ -460,9 +522,13 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
             self.n_epochs_.append(epochs)
 
     def _new_net(self):
-        return _GINRegressor(self.n_node_features_, self.n_global_features_, int(self.hidden_dim),
-                          int(self.n_layers), self.pool, tuple(self.head_hidden),
-                          float(self.dropout), self.edge_direction == "both")
+        if self.pretrained_ is not None:
+            backbone = copy.deepcopy(self.pretrained_)
+        else:
+            backbone = GINBackbone(self.n_node_features_, int(self.hidden_dim),
+                                   int(self.n_layers), self.pool, self.edge_direction == "both")
+        return _GraphRegressor(backbone, self.n_global_features_, tuple(self.head_hidden),
+                               float(self.dropout))
 
     def _fit_member(self, packed: _Packed, ty, seed: int):
         n = packed.n
@@ -474,7 +540,13 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
             use_val = self.early_stopping and n >= 4
             val_idx, train_idx = (perm[:n_val], perm[n_val:]) if use_val else (perm[:0], perm)
             val = packed.subset(val_idx) if use_val else None
-            opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            groups = [{"params": net.head.parameters()},
+                      {"params": net.backbone.parameters(),
+                       "lr": self.lr if self.backbone_lr is None else self.backbone_lr}]
+            # the fused kernel: one call per step instead of one per parameter tensor (the
+            # steps of these small networks are dominated by per-call overheads)
+            opt = torch.optim.Adam(groups, lr=self.lr, weight_decay=self.weight_decay,
+                                   fused=True)
             best_loss, best_state, since_best, n_epochs = float("inf"), None, 0, 0
             while n_epochs < self.max_epochs:
                 n_epochs += 1

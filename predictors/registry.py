@@ -22,6 +22,7 @@ PREDICTORS: dict[str, tuple[str | Callable[..., Any], dict[str, Any]]] = {
     "gp": ("gp:GPPredictor", {}),
     "mlp_ensemble": ("mlp:MLPEnsemblePredictor", {}),
     "gnn": ("gnn:GNNPredictor", {}),
+    "gnn_pretrained": ("gnn:GNNPredictor", {"backbone": "pretrained"}),
     "lightgbm": ("trees:TreePredictor", {"kind": "lightgbm"}),
     "xgboost": ("trees:TreePredictor", {"kind": "xgboost"}),
     "random_forest": ("trees:TreePredictor", {"kind": "random_forest"}),
@@ -32,6 +33,7 @@ PREDICTORS: dict[str, tuple[str | Callable[..., Any], dict[str, Any]]] = {
     "auto": ("select:CVSelectPredictor", {}),
     "auto_models": ("select:CVSelectPredictor", {"candidates": "models", "blends": (),
                                                  "cv_repeats": 1}),
+    "auto_gnn": ("select:CVSelectPredictor", {"candidates": "gnn"}),
     "auto_previous": ("select:CVSelectPredictor", {"candidates": "previous", "cv_repeats": 1}),
 }
 

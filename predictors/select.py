@@ -34,9 +34,11 @@ from nasperf._utils import kendall_tau
 from .base import (
     BasePredictor,
     flatten_params,
+    graph_column,
     groups_from_names,
     merge_param,
     resolve_groups,
+    timed,
 )
 
 logger = logging.getLogger("nasperf.predictors")
@@ -101,14 +103,27 @@ DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("lightgbm", "lightgbm", {"n_jobs": 2}),
     Candidate("extra_trees[top32]", "extra_trees", {"n_jobs": 2}, top_k=32),
 )
-#: The mean of ExtraTrees on every column and on the proxies only.
-DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (("extra_trees", "extra_trees[zc]"),)
+#: The mean of ExtraTrees on every column and on the proxies only; with a ``gnn``
+#: candidate also its means with ExtraTrees (blends whose members are not all candidates
+#: are left out).
+DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (
+    ("extra_trees", "extra_trees[zc]"),
+    ("extra_trees", "gnn"),
+    ("extra_trees", "extra_trees[zc]", "gnn"),
+)
+
+#: The default candidates and the graph neural predictor on the graphs with every numeric
+#: column beside them as global features, for feature sets with a graph family (e.g.
+#: ``graph+graf+zc``; registry name ``auto_gnn``). Each CV fold fits a GNN too, so it costs
+#: minutes per fit on a CPU where ``auto`` costs seconds.
+GNN_CANDIDATES: tuple[Candidate, ...] = (*DEFAULT_CANDIDATES, Candidate("gnn", "gnn"))
 
 #: Named candidate sets for the ``candidates`` parameter.
 CANDIDATE_SETS: dict[str, tuple[Candidate, ...]] = {
     "default": DEFAULT_CANDIDATES,
     "previous": PREVIOUS_CANDIDATES,
     "models": MODEL_CANDIDATES,
+    "gnn": GNN_CANDIDATES,
 }
 
 #: Training sets smaller than this are scored by repeated CV when ``cv_repeats=None``.
@@ -147,13 +162,34 @@ def cv_folds(n_samples: int, cv: int = 5, random_state=None,
                 np.arange(n_samples))]
 
 
+def _rows(graphs: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    return None if graphs is None else graphs[idx]
+
+
+def _takes_graphs(est: Any) -> bool:
+    return bool(getattr(est, "accepts_graphs", False))
+
+
+def _candidate_input(est: Any, X: np.ndarray, cols: np.ndarray, graphs: np.ndarray | None):
+    """What a candidate sees: ``X[:, cols]``, or for a graph predictor the graphs with
+    those numeric columns beside them (an object table, graphs first)."""
+    if not _takes_graphs(est):
+        return X[:, cols]
+    if not len(cols):
+        return list(graphs)
+    table = np.empty((len(graphs), 1 + len(cols)), dtype=object)
+    table[:, 0] = graphs
+    table[:, 1:] = X[:, cols]
+    return table
+
+
 @dataclass(frozen=True)
 class _FittedCandidate:
     estimator: BasePredictor
     cols: np.ndarray
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator.predict(X[:, self.cols])
+    def predict(self, X: np.ndarray, graphs: np.ndarray | None = None) -> np.ndarray:
+        return self.estimator.predict(_candidate_input(self.estimator, X, self.cols, graphs))
 
     def as_pair(self) -> tuple[BasePredictor, np.ndarray]:
         return self.estimator, self.cols
@@ -219,6 +255,18 @@ class CVSelectPredictor(BasePredictor):
 
     _min_samples = 4
 
+    @property
+    def accepts_graphs(self) -> bool:
+        """True when a candidate is a graph predictor (the benchmark runner then gives the
+        selector its graph feature families)."""
+        from .registry import get_predictor
+
+        try:
+            return any(_takes_graphs(get_predictor(c.predictor, **c.params))
+                       for c in self._specs())
+        except (TypeError, ValueError):  # invalid candidates are reported by fit
+            return False
+
     def __init__(self, *, candidates=None, blends=None, cv: int = 5,
                  cv_repeats: int | None = None, feature_groups: dict | None = None,
                  n_jobs: int | None = None, nan_policy: str = "impute", random_state=None):
@@ -268,15 +316,27 @@ class CVSelectPredictor(BasePredictor):
         return [_as_candidate(c) for c in cands]
 
     def _groups(self, n_features: int) -> dict[str, np.ndarray] | None:
-        """Feature groups of ``X``: explicit, from the DataFrame column names, or None."""
+        """Feature groups of ``X``: explicit, from the DataFrame column names, or None.
+        Indices are into the numeric columns; a group of the graph column maps to none."""
+        gcol = getattr(self, "graph_column_", None)
         if self.feature_groups is not None:
-            return resolve_groups(self.feature_groups, n_features)
+            if gcol is None:
+                return resolve_groups(self.feature_groups, n_features)
+            full = resolve_groups(self.feature_groups, n_features + 1)
+            return {g: idx[idx != gcol] - (idx[idx != gcol] > gcol) for g, idx in full.items()}
         names = getattr(self, "feature_names_in_", None)
-        return None if names is None else groups_from_names(names)
+        if names is None:
+            return None
+        groups = groups_from_names(names)
+        if gcol is not None and ":" in self.graph_name_:
+            groups.setdefault(self.graph_name_.split(":", 1)[0], np.zeros(0, np.intp))
+        return groups
 
-    def _resolve(self, specs: list[Candidate], n_features: int
+    def _resolve(self, specs: list[Candidate], n_features: int, has_graphs: bool = False
                  ) -> dict[str, tuple[BasePredictor, np.ndarray, int | None]]:
-        """Candidate name -> (unfitted predictor, column indices, top_k), usable ones only."""
+        """Candidate name -> (unfitted predictor, column indices, top_k), usable ones only.
+        Graph predictors (``accepts_graphs``) are usable only with ``has_graphs``; the
+        column indices are those of the numeric features they see beside the graphs."""
         from .registry import get_predictor
 
         if not specs:
@@ -287,6 +347,12 @@ class CVSelectPredictor(BasePredictor):
         groups = self._groups(n_features)
         out = {}
         for c in specs:
+            est = get_predictor(c.predictor, **c.params)
+            takes = _takes_graphs(est)
+            if takes and not has_graphs:
+                logger.info("candidate %s left out: it takes graphs and X has no column of "
+                            "graphs", c.name)
+                continue
             if c.columns is None:
                 cols = np.arange(n_features)
             elif groups is None:
@@ -304,7 +370,7 @@ class CVSelectPredictor(BasePredictor):
                 missing = [g for g in wanted if g not in groups]
                 cols = (np.unique(np.concatenate([groups[g] for g in wanted]))
                         if wanted and not missing else np.arange(0))
-                if missing or len(cols) in (0, n_features):
+                if missing or (not takes and len(cols) in (0, n_features)):
                     logger.info("candidate %s left out: groups %s select %d of %d features "
                                 "(groups: %s)", c.name, wanted, len(cols), n_features,
                                 list(groups))
@@ -318,7 +384,6 @@ class CVSelectPredictor(BasePredictor):
                     logger.info("candidate %s left out: top_k=%d keeps all %d features",
                                 c.name, c.top_k, len(cols))
                     continue
-            est = get_predictor(c.predictor, **c.params)
             own = est.get_params(deep=False)
             if "random_state" in own and "random_state" not in c.params:
                 est.set_params(random_state=self.random_state)
@@ -327,7 +392,8 @@ class CVSelectPredictor(BasePredictor):
             out[c.name] = (est, cols, c.top_k)
         if not out:
             raise ValueError("no usable candidate (candidates restricted to feature groups "
-                             "need feature_groups or a DataFrame with 'group:name' columns)")
+                             "need feature_groups or a DataFrame with 'group:name' columns; "
+                             "graph predictors need a column of graphs)")
         return out
 
     def _blends(self, specs: list[Candidate], usable: dict) -> list[tuple[str, ...]]:
@@ -341,9 +407,56 @@ class CVSelectPredictor(BasePredictor):
                                  f"got {b}")
         return [b for b in blends if set(b) <= set(usable)]
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    # -- graphs beside the features ----------------------------------------------------------
+    def fit(self, X, y) -> CVSelectPredictor:
+        """Fit on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
+
+        ``X`` may hold one column of ``torch_geometric`` graphs (the benchmark runner's
+        graph families, e.g. the feature set ``graph+graf+zc``): graph candidates (``gnn``)
+        get the graphs with their numeric columns beside them, the others the numeric
+        columns only.
+        """
+        X, graphs = self._take_graphs(X, reset=True)
+        X, y = self._validate_fit(X, y)
+        with timed(f"{type(self).__name__}.fit", X.shape) as t:
+            self._fit(X, y, graphs)
+        self.fit_time_ = t["seconds"]
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted targets ``(n_samples,)`` (the selected candidate or blend)."""
+        if return_std:
+            raise ValueError(f"{type(self).__name__} has no uncertainty estimate (return_std)")
+        X, graphs = self._take_graphs(X, reset=False)
+        X = self._validate_predict(X)
+        with timed(f"{type(self).__name__}.predict", X.shape, logging.DEBUG):
+            return self._predict(X, False, graphs)
+
+    def _take_graphs(self, X, reset: bool):
+        """``(X without its graph column, the graphs as an object array or None)``."""
+        col = graph_column(X)
+        if reset:
+            self.graph_column_ = col
+        elif col != getattr(self, "graph_column_", None):
+            raise ValueError(f"X has its graphs in column {col}, but the selector was fitted "
+                             f"with them in column {getattr(self, 'graph_column_', None)}")
+        if col is None:
+            return X, None
+        if hasattr(X, "iloc"):
+            graphs, rest = X.iloc[:, col].to_numpy(), X.drop(columns=X.columns[col])
+            name = str(X.columns[col])
+        else:
+            graphs, rest, name = X[:, col], np.delete(X, col, axis=1), ""
+        if reset:
+            self.graph_name_ = name
+        if rest.shape[1] == 0:
+            raise ValueError("the selector needs numeric feature columns beside the graphs "
+                             "(e.g. the feature set 'graph+graf+zc'), got only graphs")
+        return rest, graphs
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, graphs: np.ndarray | None = None) -> None:
         specs = self._specs()
-        usable = self._resolve(specs, X.shape[1])
+        usable = self._resolve(specs, X.shape[1], graphs is not None)
         blends = self._blends(specs, usable)
         repeats = self.cv_repeats
         if repeats is None:
@@ -355,8 +468,10 @@ class CVSelectPredictor(BasePredictor):
         fold_preds = {}
         for name, (est, cols, k) in list(usable.items()):
             try:
-                fold_preds[name] = [self._fit_one(est, cols, k, X[tr], y[tr]).predict(X[te])
-                                    for tr, te in folds]
+                fold_preds[name] = [
+                    self._fit_one(est, cols, k, X[tr], y[tr], _rows(graphs, tr)).predict(
+                        X[te], _rows(graphs, te))
+                    for tr, te in folds]
             except ImportError as exc:  # an optional library (e.g. lightgbm) is missing
                 logger.warning("candidate %s left out: %s", name, exc)
                 del usable[name]
@@ -379,19 +494,20 @@ class CVSelectPredictor(BasePredictor):
                         "targets) in %d candidate-fold pairs, left out of the means",
                         undefined)
         self.best_name_ = max(self.cv_scores_, key=self.cv_scores_.get)
-        self.best_estimators_ = [self._fit_one(*usable[p], X, y).as_pair()
+        self.best_estimators_ = [self._fit_one(*usable[p], X, y, graphs).as_pair()
                                  for p in members[self.best_name_]]
         logger.info("CV selection on %d samples (%d folds): %s -> %s", len(y), len(folds),
                     self.cv_scores_, self.best_name_)
 
     @staticmethod
     def _fit_one(est: BasePredictor, cols: np.ndarray, top_k: int | None, X: np.ndarray,
-                 y: np.ndarray) -> _FittedCandidate:
+                 y: np.ndarray, graphs: np.ndarray | None = None) -> _FittedCandidate:
         """A clone of ``est`` fitted on ``X[:, cols]`` (narrowed to its ``top_k`` columns
-        most correlated with ``y`` on these rows)."""
+        most correlated with ``y`` on these rows), with the graphs for a graph predictor."""
         if top_k is not None:
             cols = cols[top_k_columns(X[:, cols], y, top_k)]
-        return _FittedCandidate(clone(est).fit(X[:, cols], y), cols)
+        return _FittedCandidate(clone(est).fit(_candidate_input(est, X, cols, graphs), y), cols)
 
-    def _predict(self, X: np.ndarray, return_std: bool):
-        return np.mean([est.predict(X[:, cols]) for est, cols in self.best_estimators_], axis=0)
+    def _predict(self, X: np.ndarray, return_std: bool, graphs: np.ndarray | None = None):
+        return np.mean([_FittedCandidate(est, cols).predict(X, graphs)
+                        for est, cols in self.best_estimators_], axis=0)

@@ -25,3 +25,6 @@ def make_toy_bench(with_params: bool = True) -> Benchmark:
         proxies.iloc[3, 0] = np.nan  # a failed proxy must not break anything
     frame = pd.concat([pd.DataFrame({"val_accuracy": y}, index=index), proxies], axis=1)
     return Benchmark(space, "toy", "synthetic", "val_accuracy", archs, y, proxies, frame)
+
+#: Registry names of the predictors that take graphs (tests/test_gnn.py covers them).
+GRAPH_PREDICTORS = frozenset({"gnn", "gnn_pretrained", "auto_gnn"})

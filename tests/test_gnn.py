@@ -322,7 +322,7 @@ def test_runner_rejects_mismatched_predictors_and_features(toy_bench):
         run_benchmark("nb201", bench=toy_bench, features=["graph+zc"],
                       predictors=["extra_trees"], train_sizes=[32], seeds=1, progress=False)
     with pytest.raises(ValueError, match="'gnn' takes graphs: its feature set must include "
-                                         "the 'graph' family"):
+                                         "a graph family"):
         run_benchmark("nb201", bench=toy_bench, features=["graf"], predictors=["gnn"],
                       train_sizes=[32], seeds=1, progress=False)
     with pytest.raises(ValueError, match="holds graphs, not numeric features"):
@@ -336,7 +336,7 @@ def test_runner_rejects_mismatched_predictors_and_features(toy_bench):
 
 @pytest.mark.parametrize("features, predictor, words", [
     ("graph", "extra_trees", ["'extra_trees' takes numeric features", "holds graphs"]),
-    ("graf+zc", "gnn", ["'gnn' takes graphs", "'graph' family"]),
+    ("graf+zc", "gnn", ["'gnn' takes graphs", "a graph family"]),
 ])
 def test_cli_mismatch_is_one_line_and_exit_2(features, predictor, words, tmp_path, capsys):
     from nasperf.eval.cli import main
@@ -364,3 +364,163 @@ def test_cli_benchmark_graph_zc_on_nb201(data_dir, tmp_path, capsys):
     assert df[["features", "predictor", "train_size"]].values.tolist() == [["graph+zc", "gnn",
                                                                            32]]
     assert df["kendall_tau"].iloc[0] > 0.3 and df["n_test"].iloc[0] > 9000
+
+
+# -- pretrained backbones (arch2vec) ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def a2v(nb201):
+    """A tiny arch2vec pretrained on the fixture's cells, and its graphs of them."""
+    from nasperf.encoders import Arch2VecEncoder
+
+    archs, _, y = nb201
+    enc = Arch2VecEncoder("nb201", epochs=1, hidden_dim=16, n_layers=2, n_prior_samples=0,
+                          validation_fraction=0.0, use_cache=False, progress=False,
+                          random_state=0).fit(unlabeled=archs)
+    return enc, enc.to_graph_data(archs), y
+
+
+def test_pretrained_backbone_gives_the_encoders_codes(a2v, nb201):
+    enc, graphs, _ = a2v
+    archs = nb201[0]
+    assert len(graphs) == len(archs) and all(g.backbone is graphs[0].backbone for g in graphs)
+    assert graphs[0].x.shape == (enc.max_nodes_, len(enc.vocab_))  # one cell, padded slots
+    bb = graphs[0].backbone.eval()
+    assert bb.in_dim == len(enc.vocab_) and bb.out_dim == enc.latent_dim
+    batch = Batch.from_data_list([Data(x=g.x, edge_index=g.edge_index) for g in graphs[:40]])
+    with torch.no_grad():
+        codes = bb(batch.x, batch.edge_index, batch.batch, 40).double().numpy()
+    assert np.allclose(codes, enc.transform(archs[:40]), atol=1e-5)
+    with pytest.raises(ValueError, match="takes graphs of 8 nodes"):
+        bb(batch.x[:-1], batch.edge_index[:, :0], batch.batch[:-1], 40)
+
+
+def test_gnn_fine_tunes_a_pretrained_backbone(a2v):
+    enc, graphs, y = a2v
+    before = {k: v.clone() for k, v in enc.model_.state_dict().items()}
+    carried = {k: v.clone() for k, v in graphs[0].backbone.state_dict().items()}
+    model = get_predictor("gnn_pretrained", random_state=0, **TINY)
+    assert model.backbone == "pretrained"
+    pred = model.fit(graphs[:120], y[:120]).predict(graphs[120:])
+    assert kendall_tau(y[120:], pred) > 0.5
+    tuned = model.estimators_[0].backbone.state_dict()
+    assert any(not torch.equal(tuned[k], carried[k]) for k in carried)  # fine-tuned
+    for k, v in enc.model_.state_dict().items():  # neither the encoder nor the graphs' copy
+        assert torch.equal(v, before[k])
+    for k, v in graphs[0].backbone.state_dict().items():
+        assert torch.equal(v, carried[k])
+    again = get_predictor("gnn_pretrained", random_state=0, **TINY).fit(graphs[:120], y[:120])
+    assert np.array_equal(again.predict(graphs[120:]), pred)  # deterministic
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.allclose(restored.predict(graphs[120:]), pred)
+    explicit = GNNPredictor(backbone=enc.graph_backbone(), random_state=0, **TINY)
+    assert np.allclose(clone(explicit).fit(graphs[:120], y[:120]).predict(graphs[120:]), pred)
+    slow = GNNPredictor(backbone="pretrained", backbone_lr=1e-5, random_state=0, **TINY)
+    assert not np.allclose(slow.fit(graphs[:120], y[:120]).predict(graphs[120:]), pred)
+
+
+def test_pretrained_backbone_errors(a2v, nb201):
+    _, graphs, y = a2v
+    plain = nb201[1]
+    with pytest.raises(ValueError, match="carry as data.backbone.*carry none"):
+        GNNPredictor(backbone="pretrained", **TINY).fit(plain[:20], y[:20])
+    with pytest.raises(ValueError, match="backbone must be 'gin', 'pretrained' or a torch"):
+        GNNPredictor(backbone="arch2vec", **TINY).fit(plain[:20], y[:20])
+    with pytest.raises(ValueError, match="takes 8 node features, the graphs have 6"):
+        GNNPredictor(backbone=graphs[0].backbone, **TINY).fit(plain[:20], y[:20])
+    with pytest.raises(ValueError, match="backbone_lr must be positive"):
+        GNNPredictor(backbone_lr=0.0, **TINY).fit(plain[:20], y[:20])
+
+
+def test_runner_arch2vec_graph_with_gnn_pretrained(toy_bench, tmp_path):
+    df = run_benchmark("nb201", bench=toy_bench, features=["arch2vec_graph+zc"],
+                       predictors=["gnn_pretrained"], train_sizes=[32], seeds=1,
+                       out=tmp_path, progress=False)
+    assert df["kendall_tau"].notna().all() and (df["kendall_tau"] > 0.3).all()
+
+
+# -- auto with a graph candidate -----------------------------------------------------------------
+def _auto_gnn(**kw):
+    return get_predictor("auto_gnn", random_state=0, cv=3, cv_repeats=1,
+                         candidates__gnn__max_epochs=20, candidates__gnn__n_ensemble=1, **kw)
+
+
+def test_auto_with_a_gnn_candidate_routes_the_graph_column(toy_bench):
+    X, names, groups = build_features(toy_bench, "graph+zc", graphs=True)
+    frame = pd.DataFrame(X, columns=names).infer_objects()
+    y = toy_bench.y
+    assert _auto_gnn().accepts_graphs and not get_predictor("auto").accepts_graphs
+    model = _auto_gnn().fit(frame.iloc[:60], y[:60])
+    assert "gnn" in model.cv_scores_ and "extra_trees + gnn" in model.cv_scores_
+    assert model.graph_column_ == 0 and list(model.feature_names_in_) == names[1:]
+    pred = model.predict(frame.iloc[60:])
+    assert pred.shape == (len(y) - 60,) and np.isfinite(pred).all()
+    # the same selection from an object array with explicit groups (indices of the full X)
+    fam = {k: v for k, v in groups.items() if "." not in k}
+    same = _auto_gnn(feature_groups=fam).fit(X[:60], y[:60])
+    assert same.cv_scores_ == pytest.approx(model.cv_scores_)
+    assert np.allclose(same.predict(X[60:]), pred)
+    # the proxies-only candidate sees the numeric columns of group zc, not the graph
+    zc_cols = [c for est, c in same.best_estimators_ if not getattr(est, "accepts_graphs", 0)]
+    assert all(c.max() < X.shape[1] - 1 for c in zc_cols)
+    # without graphs the gnn candidate and its blends are left out
+    numeric = frame.drop(columns="graph:data")
+    plain = _auto_gnn().fit(numeric.iloc[:60], y[:60])
+    assert not any("gnn" in k for k in plain.cv_scores_)
+    with pytest.raises(ValueError, match="graphs in column None, but the selector was fitted "
+                                         "with them in column 0"):
+        model.predict(numeric.iloc[60:])
+    with pytest.raises(ValueError, match="numeric feature columns beside the graphs"):
+        _auto_gnn().fit(frame[["graph:data"]].iloc[:60], y[:60])
+
+
+def test_runner_auto_gnn_on_graph_features(toy_bench, tmp_path):
+    from nasperf.predictors import register_predictor
+    from nasperf.predictors.select import CVSelectPredictor
+
+    register_predictor("auto_gnn_tiny", CVSelectPredictor, overwrite=True, candidates="gnn",
+                       cv=3, cv_repeats=1, candidates__gnn__max_epochs=20,
+                       candidates__gnn__n_ensemble=1)
+    try:
+        df = run_benchmark("nb201", bench=toy_bench, features=["graph+zc"],
+                           predictors=["auto_gnn_tiny"], train_sizes=[32], seeds=1,
+                           out=tmp_path, progress=False)
+    finally:
+        from nasperf.predictors.registry import PREDICTORS
+        PREDICTORS.pop("auto_gnn_tiny")
+    assert (df["kendall_tau"] > 0.3).all()
+
+
+def test_auto_finds_the_graph_column_anywhere_and_rejects_ambiguous_tables(toy_bench):
+    from nasperf.predictors.base import graph_column
+
+    X, names, groups = build_features(toy_bench, "graph+zc", graphs=True)
+    y = toy_bench.y
+    first = _auto_gnn(feature_groups={"graph": [0], "zc": [1, 2]}).fit(X[:60], y[:60])
+    last = np.concatenate([X[:, 1:], X[:, :1]], axis=1)  # the proxies, then the graphs
+    moved = _auto_gnn(feature_groups={"zc": [0, 1], "graph": [2]}).fit(last[:60], y[:60])
+    assert moved.graph_column_ == 2
+    assert moved.cv_scores_ == pytest.approx(first.cv_scores_)
+    assert graph_column(X[:, 1:].astype(float)) is None
+    mixed = X.copy()
+    mixed[0, 0] = 1.0
+    with pytest.raises(ValueError, match="column 0 mixes graphs and other values"):
+        graph_column(mixed)
+    with pytest.raises(ValueError, match="columns \\[0, 1\\] hold graphs"):
+        graph_column(np.concatenate([X[:, :1], X], axis=1))
+
+
+def test_pretrained_backbone_of_a_two_cell_space_concatenates_the_cells():
+    from nasperf.encoders import Arch2VecEncoder
+
+    archs = get_space("nb301").sample(24, seed=0)
+    enc = Arch2VecEncoder("nb301", epochs=1, hidden_dim=16, n_layers=2, n_prior_samples=0,
+                          validation_fraction=0.0, use_cache=False, progress=False,
+                          random_state=0).fit(unlabeled=archs)
+    graphs = enc.to_graph_data(archs)
+    assert graphs[0].x.shape == (2 * enc.max_nodes_, len(enc.vocab_))
+    bb = graphs[0].backbone.eval()
+    assert bb.out_dim == 2 * enc.latent_dim
+    batch = Batch.from_data_list([Data(x=g.x, edge_index=g.edge_index) for g in graphs])
+    with torch.no_grad():
+        codes = bb(batch.x, batch.edge_index, batch.batch, len(archs)).double().numpy()
+    assert np.allclose(codes, enc.transform(archs), atol=1e-5)

@@ -10,6 +10,7 @@ import pickle
 
 import numpy as np
 import pytest
+from _toy import GRAPH_PREDICTORS
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -91,8 +92,7 @@ def fitted(data):
 
 
 def test_registry_covers_all_predictors():
-    # the graph predictor (gnn) takes graphs, not arrays: tests/test_gnn.py covers it
-    assert set(list_predictors()) - {"gnn"} == set(FAST)
+    assert set(list_predictors()) - GRAPH_PREDICTORS == set(FAST)
     with pytest.raises(ValueError, match="unknown predictor 'nope'"):
         get_predictor("nope")
     tree = get_predictor("xgboost", n_jobs=2)

@@ -14,6 +14,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from _toy import GRAPH_PREDICTORS
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
 from nasperf.predictors import get_predictor, kendall_tau_score, list_predictors
@@ -68,8 +69,7 @@ def huge_data(kind: str, n: int = 90, seed: int = 0):
 
 
 def test_registry_is_covered():
-    # the graph predictor (gnn) takes graphs, not arrays: tests/test_gnn.py covers it
-    assert set(list_predictors()) - {"gnn"} == set(SMALL)
+    assert set(list_predictors()) - GRAPH_PREDICTORS == set(SMALL)
 
 
 # -- huge finite values --------------------------------------------------------------------------

@@ -57,13 +57,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "(default: the space's first)")
     p.add_argument("--target", default="val_accuracy",
                    help="column predicted (nb201 also test_accuracy, hw_*, rob_*)")
+    from nasperf.eval.features import FEATURE_FAMILIES, GRAPH_FAMILIES
+    from nasperf.predictors import list_predictors
+
+    numeric = [f for f in FEATURE_FAMILIES if f not in GRAPH_FAMILIES]
     p.add_argument("--features", default=DEFAULTS["features"],
                    help="comma-separated feature sets; join families with + (graf+zc); "
-                   "families: onehot, path, graf, graf_all, zc, flops_params, arch2vec, cate")
+                   f"families: {', '.join(numeric)}; graph families (for gnn, "
+                   f"gnn_pretrained, auto_gnn): {', '.join(sorted(GRAPH_FAMILIES))}")
     p.add_argument("--predictors", default=DEFAULTS["predictors"],
-                   help="comma-separated predictor names (nasperf.predictors): gp, "
-                   "mlp_ensemble, lightgbm, xgboost, random_forest, extra_trees, lambdarank, "
-                   "pairwise_ranker, omni, auto (a cross-validated choice), auto_models")
+                   help="comma-separated predictor names (nasperf.predictors): "
+                   f"{', '.join(list_predictors())}; auto is a cross-validated choice")
     p.add_argument("--train-sizes", type=int_list, default=DEFAULTS["train_sizes"],
                    metavar="N,N,...", help="comma-separated numbers of training architectures")
     p.add_argument("--seeds", type=seed_count, default=DEFAULTS["seeds"], metavar="N",
