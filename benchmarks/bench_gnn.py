@@ -1,11 +1,12 @@
 """The graph neural predictor (``gnn``) on NB201 CIFAR-10: Kendall tau and fit / predict time.
 
-Three configurations on the same splits (:func:`nasperf.eval.runner.run_benchmark`, seeds
+Four configurations on the same splits (:func:`nasperf.eval.runner.run_benchmark`, seeds
 ``0..k-1``, training sets of ``--train-sizes`` cells, tested on all other cells of the 9,445
 of the GRAF table):
 
 - ``gnn`` on ``graph`` (the cell's graph only);
 - ``gnn`` on ``graph+zc`` (the precomputed zero-cost proxies as global features);
+- ``gnn_pretrained`` on ``arch2vec_graph+zc`` (arch2vec's encoder fine-tuned, the proxies);
 - ``extra_trees`` on ``graf+zc`` (the reference: GRAF features and the proxies).
 
 Usage (from the repository root)::
@@ -48,6 +49,7 @@ log = logging.getLogger("bench_gnn")
 CONFIGS: tuple[tuple[str, str], ...] = (
     ("graph", "gnn"),
     ("graph+zc", "gnn"),
+    ("arch2vec_graph+zc", "gnn_pretrained"),
     ("graf+zc", "extra_trees"),
 )
 

@@ -36,7 +36,9 @@ dead ops removed, so equivalent cells share one graph), padded to ``N`` nodes: i
 0, output in slot ``N - 1`` (as in the reference's fixed layout), padding tokens in between,
 which the decoder learns to reproduce (it decodes the node count). Duplicated graphs are
 pretrained on once. The GIN is a dense-batch implementation (``torch.bmm`` on ``[B, N, N]``
-adjacencies), faster than torch-geometric's sparse ``GINConv`` for graphs of <= 11 nodes.
+adjacencies), as fast as torch-geometric's sparse ``GINConv`` on these cells (within 4 %
+at batch sizes 32 and 1024, ``benchmarks/bench_gin_backends.py``); its decoder needs the dense
+codes anyway. :meth:`~PretrainedGraphEncoder.graph_backbone` runs it on PyG batches.
 
 Reported quality (``pretrain_report_``), on the held-out graphs with ``z = mu``:
 ``op_accuracy`` (node ops, real nodes), ``adj_accuracy`` (upper-triangular entries between
