@@ -524,3 +524,18 @@ def test_pretrained_backbone_of_a_two_cell_space_concatenates_the_cells():
     with torch.no_grad():
         codes = bb(batch.x, batch.edge_index, batch.batch, len(archs)).double().numpy()
     assert np.allclose(codes, enc.transform(archs), atol=1e-5)
+
+
+def test_cate_is_a_pretrained_backbone_too(nb201):
+    from nasperf.encoders import CATEEncoder
+
+    archs = nb201[0][:60]
+    enc = CATEEncoder("nb201", epochs=1, d_model=16, n_heads=2, d_ff=32, n_layers=1,
+                      n_cross_layers=1, batch_size=32, warmup_steps=5, progress=False,
+                      use_cache=False, random_state=0).fit(unlabeled=archs)
+    graphs = enc.to_graph_data(archs)
+    bb = graphs[0].backbone.eval()
+    batch = Batch.from_data_list([Data(x=g.x, edge_index=g.edge_index) for g in graphs])
+    with torch.no_grad():
+        codes = bb(batch.x, batch.edge_index, batch.batch, len(archs)).double().numpy()
+    assert np.allclose(codes, enc.transform(archs), atol=1e-5)
