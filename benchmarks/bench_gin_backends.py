@@ -58,26 +58,20 @@ def arch2vec_pair(space: str, archs: list, batch: int):
     sym_edges = torch.cat([pyg.edge_index, pyg.edge_index.flip(0)], dim=1)
     convs = [GINConv(mlp) for mlp in net.mlps]
 
-    def dense():
-        net.encode(ops, adj)[0].sum().backward()
-
-    def sparse():
+    def sparse_mu():
         x = pyg.x
         for k, (conv, bn) in enumerate(zip(convs, net.norms)):
             conv.eps = net.eps[k]  # the same learnable epsilon as the dense layers
             x = torch.relu(bn(conv(x, sym_edges)))
-        net.fc_mu(x).sum().backward()
+        return net.fc_mu(x)
 
     with torch.no_grad():
         net.eval()
-        x = pyg.x
-        for k, (conv, bn) in enumerate(zip(convs, net.norms)):
-            conv.eps = net.eps[k]
-            x = torch.relu(bn(conv(x, sym_edges)))
-        assert torch.allclose(net.fc_mu(x).reshape(batch, n, -1), net.encode(ops, adj)[0],
+        assert torch.allclose(sparse_mu().reshape(batch, n, -1), net.encode(ops, adj)[0],
                               atol=1e-4)
         net.train()
-    return dense, sparse
+    return (lambda: net.encode(ops, adj)[0].sum().backward(),
+            lambda: sparse_mu().sum().backward())
 
 
 def gnn_pair(space: str, archs: list, batch: int):

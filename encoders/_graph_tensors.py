@@ -24,6 +24,7 @@ order of ``space.to_graphs`` with feature names prefixed by the cell name.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import nasperf
 from nasperf._io import atomic_open
-from nasperf._utils import cache_root, resolve_device, torch_seed
+from nasperf._utils import cache_root, import_optional, resolve_device, torch_seed
 from nasperf.searchspaces import ArchGraph, SearchSpace
 from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
 
@@ -494,8 +495,6 @@ class PretrainedGraphEncoder(ArchEncoder):
         Give it to :class:`nasperf.predictors.GNNPredictor` (``backbone=``), with graphs from
         :meth:`to_graph_data`; the encoder's own model is not changed by fine-tuning.
         """
-        import copy
-
         check_is_fitted(self, "model_")
         return PretrainedBackbone(copy.deepcopy(self.model_).cpu(), type(self)._embed,
                                   len(self.vocab_), self.max_nodes_, len(self.cells_),
@@ -514,8 +513,6 @@ class PretrainedGraphEncoder(ArchEncoder):
         -------
         np.ndarray of object, shape (n,)
         """
-        from nasperf._utils import import_optional
-
         data_mod = import_optional("torch_geometric.data", "gnn", "to_graph_data")
         check_is_fitted(self, "model_")
         archs = self._parse_all(X)

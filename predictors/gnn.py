@@ -66,12 +66,10 @@ from .base import (
     BasePredictor,
     UncertaintyMixin,
     _finite_column_medians,
+    is_graph_data,
     seeds_from,
     standardize_fit,
     timed,
-)
-from .base import (
-    is_graph_data as _is_data,
 )
 
 logger = logging.getLogger("nasperf.predictors")
@@ -109,7 +107,7 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
     """
     hint = ("GNNPredictor takes graphs: torch_geometric Data objects (from "
             "nasperf.encoders.GraphDataEncoder, or the 'graph' feature family)")
-    if _is_data(X) or isinstance(X, (str, bytes)):
+    if is_graph_data(X) or isinstance(X, (str, bytes)):
         raise ValueError(f"{hint}; got a single {type(X).__name__}, wrap it in a list")
     if hasattr(X, "iloc") and hasattr(X, "columns"):  # a DataFrame
         cols = [X.iloc[:, j].to_numpy() for j in range(X.shape[1])]
@@ -122,7 +120,7 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
             raise ValueError(f"{hint}; got a {X.dtype} array of shape {X.shape}")
     elif isinstance(X, Sequence):
         items = list(X)  # not np.asarray: a Data object is iterable and would be unpacked
-        if items and not any(_is_data(v) for v in items):
+        if items and not any(is_graph_data(v) for v in items):
             shape = np.shape(items) if all(np.ndim(v) <= 1 for v in items) else len(items)
             raise ValueError(f"{hint}; got a {type(X).__name__} without graphs (shape {shape})")
         col = np.empty(len(items), dtype=object)
@@ -133,7 +131,7 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
         raise ValueError(f"{hint}; got {type(X).__name__}")
     if not cols or len(cols[0]) == 0:
         raise ValueError(f"{hint}; got no samples")
-    is_graph = [len(c) > 0 and all(_is_data(v) for v in c) for c in cols]
+    is_graph = [len(c) > 0 and all(is_graph_data(v) for v in c) for c in cols]
     n_graph = sum(is_graph)
     if n_graph != 1:
         what = "no column of graphs" if n_graph == 0 else f"{n_graph} columns of graphs"
