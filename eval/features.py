@@ -23,6 +23,9 @@ Graph family
 (:class:`nasperf.encoders.GraphDataEncoder`; the ``gnn`` extra), for graph predictors
 (:class:`nasperf.predictors.gnn.GNNPredictor`). Beside it, the numeric columns of the other
 families of the feature set are the graph's global features (``graph+zc``: the proxies).
+``arch2vec_graph`` and ``pretrained_graph`` give graphs carrying a backbone pretrained
+without labels on every architecture of the benchmark (arch2vec's encoder; a GIN regressing
+the GRAF features and proxies) for ``gnn_pretrained`` to fine-tune.
 Families in :data:`GRAPH_FAMILIES` are never cached, and :func:`build_features` returns them
 (in an object array) only when asked with ``graphs=True``, as the benchmark runner does.
 """
@@ -117,6 +120,28 @@ def arch2vec_graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Group
     return _graph_column(enc.to_graph_data(bench.archs), "arch2vec_graph")
 
 
+def pretrained_graph(bench: Benchmark, progress: bool = True, **kw
+                     ) -> tuple[np.ndarray, list[str], Groups]:
+    """The ``graph`` family's graphs, each carrying (``data.backbone``) one GIN pretrained
+    without labels on every architecture of the benchmark to regress its GRAF features and,
+    where the benchmark has them, its precomputed zero-cost proxies (as normal scores)
+    (:func:`nasperf.predictors.gnn.pretrain_gin`, options ``kw``), for fine-tuning
+    (``gnn_pretrained``), as an object array ``(n, 1)``."""
+    from nasperf.encoders import GraphDataEncoder
+    from nasperf.graphfeatures import GRAFEncoder
+    from nasperf.predictors.gnn import normal_scores, pretrain_gin
+
+    graphs = GraphDataEncoder(bench.space).fit_transform(bench.archs)
+    targets = [np.asarray(GRAFEncoder(bench.space, feature_groups="all")
+                          .fit_transform(bench.archs), dtype=float)]
+    if bench.proxies.shape[1]:
+        targets.append(normal_scores(bench.proxies.to_numpy(dtype=float)))
+    backbone = pretrain_gin(graphs, np.hstack(targets), progress=progress, **kw)
+    for g in graphs:
+        g.backbone = backbone
+    return _graph_column(graphs, "pretrained_graph")
+
+
 def zc(bench: Benchmark, proxies: Sequence[str] | None = None
        ) -> tuple[np.ndarray, list[str], Groups]:
     """The benchmark's precomputed zero-cost proxies (NaN where a proxy failed), as one group
@@ -149,10 +174,11 @@ FEATURE_FAMILIES: dict[str, FeatureFn] = {
     "cate": cate,
     "graph": graph,
     "arch2vec_graph": arch2vec_graph,
+    "pretrained_graph": pretrained_graph,
 }
 
 #: Families whose column holds graph objects instead of numbers (see the module docstring).
-GRAPH_FAMILIES = frozenset({"graph", "arch2vec_graph"})
+GRAPH_FAMILIES = frozenset({"graph", "arch2vec_graph", "pretrained_graph"})
 
 
 def benchmark_fingerprint(bench: Benchmark, targets: bool = True) -> str:

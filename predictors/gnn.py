@@ -40,6 +40,13 @@ with ``early_stopping`` each member holds out ``validation_fraction`` of the tra
 weights of its best validation epoch and stops after ``patience`` epochs without
 improvement. No data outside ``fit``'s ``X`` is ever used.
 
+Pretraining
+-----------
+:func:`pretrain_gin` trains a GIN backbone to regress per-graph targets known without
+training the networks (zero-cost proxies, GRAF features of an unlabelled pool); passed as
+``backbone=`` (or carried by the graphs as ``data.backbone`` with ``backbone="pretrained"``)
+it is fine-tuned instead of a GIN initialised at random.
+
 Ensemble and determinism: ``random_state`` gives one seed per member; each member is built
 and trained under :func:`nasperf._utils.torch_seed` (the global torch RNG is left
 untouched). ``predict(X, return_std=True)`` returns the ensemble mean and the population
@@ -220,6 +227,7 @@ class GINBackbone(nn.Module):
         super().__init__()
         _, gnn = _pyg()
         self.pool = pool
+        self.in_dim = d_node
         self.out_dim = hidden * n_layers
         self.embed = nn.Linear(d_node, hidden)
 
@@ -243,6 +251,108 @@ class GINBackbone(nn.Module):
             h = torch.relu(out)
             pooled.append(pool_fn(h, batch, size=n_graphs))
         return torch.cat(pooled, dim=1)
+
+
+def normal_scores(values: Any) -> np.ndarray:
+    """Each column's ranks (ties averaged) as standard normal scores, shape kept; NaN and inf
+    entries become NaN. For heavy-tailed columns such as zero-cost proxies."""
+    from scipy.stats import norm, rankdata
+
+    targets = np.asarray(values, dtype=np.float64)
+    targets = targets[:, None] if targets.ndim == 1 else targets
+    out = np.full(targets.shape, np.nan)
+    for j, col in enumerate(targets.T):
+        ok = np.isfinite(col)
+        out[ok, j] = norm.ppf(rankdata(col[ok]) / (ok.sum() + 1))
+    return out
+
+
+def pretrain_gin(graphs: Sequence, targets: Any, *, hidden_dim: int = 64, n_layers: int = 3,
+                 pool: str = "add", edge_direction: str = "both", epochs: int = 100,
+                 batch_size: int = 128, lr: float = 1e-3, random_state: int = 0,
+                 device: str = "cpu", progress: bool = True) -> GINBackbone:
+    """A :class:`GINBackbone` pretrained to regress per-graph ``targets`` from ``graphs``.
+
+    Meant for quantities known without training the networks (zero-cost proxies, GRAF
+    features) on an unlabelled pool, so that :class:`GNNPredictor` (``backbone=`` the result,
+    or ``"pretrained"`` with graphs carrying it as ``data.backbone``) fine-tunes a GIN that
+    already tells the pool's architectures apart.
+
+    Each target column is standardised (z-scores); columns with fewer than two distinct
+    finite values are dropped, and NaN or inf entries are left out of the loss. Heavy-tailed
+    columns (raw proxies such as ``synflow``, up to 1e61) must be transformed first, e.g. by
+    :func:`normal_scores`; values beyond 1e15 raise ``ValueError``. The backbone and a linear
+    head ``[out_dim, 128] -> ReLU -> [128, k]`` minimise the mean squared error with Adam
+    (``lr``) for ``epochs`` epochs of mini-batches of ``batch_size`` graphs.
+
+    Parameters
+    ----------
+    graphs : sequence of torch_geometric.data.Data, length n (global features are ignored)
+    targets : array-like of shape (n, k)
+    hidden_dim, n_layers, pool, edge_direction
+        The GIN (as in :class:`GNNPredictor`; give the same values there is not needed, the
+        backbone carries its own).
+    random_state : int
+        Seeds the initialisation and the batch order (the global torch RNG is untouched).
+
+    Returns
+    -------
+    GINBackbone on CPU in eval mode, with ``in_dim`` (node features) and ``out_dim``.
+    """
+    from tqdm.auto import tqdm
+
+    graphs = list(graphs)
+    if not graphs or not all(is_graph_data(g) for g in graphs):
+        raise ValueError("pretrain_gin needs a non-empty sequence of torch_geometric Data")
+    try:
+        T = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"targets must be numeric: {exc}") from None
+    if T.ndim != 2 or T.shape[0] != len(graphs):
+        raise ValueError(f"targets must have shape ({len(graphs)}, k) for {len(graphs)} graphs, "
+                         f"got {T.shape}")
+    for name, value, options in (("pool", pool, POOLS),
+                                 ("edge_direction", edge_direction, EDGE_DIRECTIONS)):
+        if value not in options:
+            raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    keep = [j for j in range(T.shape[1]) if len(np.unique(T[np.isfinite(T[:, j]), j])) > 1]
+    if not keep:
+        raise ValueError("pretrain_gin: no target column has two distinct finite values")
+    T = np.where(np.isfinite(T[:, keep]), T[:, keep], np.nan)
+    huge = np.flatnonzero(np.nanmax(np.abs(T), axis=0) > 1e15)
+    if huge.size:
+        raise ValueError(f"target columns {[keep[j] for j in huge]} have values beyond 1e15; "
+                         "transform heavy-tailed targets first, e.g. with normal_scores")
+    d_node, _ = _graph_parts(graphs)
+    dev = resolve_device(device)
+    packed = _Packed(graphs, None, dev)
+    scores = (T - np.nanmean(T, axis=0)) / np.nanstd(T, axis=0)
+    tT = torch.as_tensor(np.nan_to_num(scores), dtype=torch.float32, device=dev)
+    mask = torch.as_tensor(np.isfinite(scores), dtype=torch.float32, device=dev)
+    with torch_seed(random_state, dev) as gen:
+        backbone = GINBackbone(d_node, int(hidden_dim), int(n_layers), pool,
+                               edge_direction == "both").to(dev)
+        head = nn.Sequential(nn.Linear(backbone.out_dim, 128), nn.ReLU(),
+                             nn.Linear(128, len(keep))).to(dev)
+        opt = torch.optim.Adam([*backbone.parameters(), *head.parameters()], lr=lr,
+                               fused=True)
+        bar = tqdm(range(int(epochs)), desc="GIN pretraining", disable=not progress,
+                   leave=False)
+        for _ in bar:
+            total = 0.0
+            for batch in torch.split(torch.randperm(packed.n, generator=gen), int(batch_size)):
+                x, edges, graph_of, _, n_graphs = packed.subset(batch)
+                b = batch.to(dev)
+                err = (head(backbone(x, edges, graph_of, n_graphs)) - tT[b]) ** 2 * mask[b]
+                loss = err.sum() / mask[b].sum().clamp(min=1.0)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(batch)
+            bar.set_postfix(loss=f"{total / packed.n:.3f}")
+    logger.info("GIN pretrained on %d graphs, %d targets: loss %.3f", packed.n, len(keep),
+                total / packed.n)
+    return backbone.cpu().eval()
 
 
 class _GraphRegressor(nn.Module):
@@ -315,10 +425,11 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         :class:`GINBackbone`: ``forward(x, edge_index, batch, n_graphs) -> [n_graphs,
         out_dim]``, attribute ``out_dim``, optionally ``in_dim``) is copied into every member
         and fine-tuned with the head, e.g. arch2vec's encoder pretrained without labels
-        (:meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`); ``"pretrained"`` takes the
+        (:meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`) or a GIN pretrained on
+        proxies (:func:`pretrain_gin`); ``"pretrained"`` takes the
         module the training graphs carry as ``data.backbone``
-        (:meth:`nasperf.encoders.Arch2VecEncoder.to_graph_data`, the ``arch2vec_graph``
-        feature family). The caller's module is never changed.
+        (:meth:`nasperf.encoders.Arch2VecEncoder.to_graph_data`, the ``arch2vec_graph`` and
+        ``pretrained_graph`` feature families). The caller's module is never changed.
     backbone_lr : float or None, default None
         Learning rate of the backbone's parameters (None: ``lr``).
     device : str, default "cpu"

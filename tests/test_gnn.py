@@ -21,12 +21,18 @@ from sklearn.utils.estimator_checks import (  # noqa: E402
 )
 from torch_geometric.data import Batch, Data  # noqa: E402
 
-from nasperf._utils import kendall_tau  # noqa: E402
+from nasperf._utils import kendall_tau, torch_seed  # noqa: E402
 from nasperf.encoders import GraphDataEncoder, attach_global_features  # noqa: E402
 from nasperf.eval.features import build_features  # noqa: E402
 from nasperf.eval.runner import run_benchmark  # noqa: E402
 from nasperf.predictors import GNNPredictor, get_predictor  # noqa: E402
-from nasperf.predictors.gnn import _Packed, split_graph_input  # noqa: E402
+from nasperf.predictors.gnn import (  # noqa: E402
+    GINBackbone,
+    _Packed,
+    normal_scores,
+    pretrain_gin,
+    split_graph_input,
+)
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space  # noqa: E402
 
 #: Small, fast settings (seconds per fit on one thread).
@@ -539,3 +545,81 @@ def test_cate_is_a_pretrained_backbone_too(nb201):
     with torch.no_grad():
         codes = bb(batch.x, batch.edge_index, batch.batch, len(archs)).double().numpy()
     assert np.allclose(codes, enc.transform(archs), atol=1e-5)
+
+
+# -- pretraining a GIN on unlabelled targets -------------------------------------------------------
+def _small_pretrain(graphs, targets, **kw):
+    return pretrain_gin(graphs, targets, hidden_dim=16, n_layers=2, epochs=kw.pop("epochs", 40),
+                        batch_size=32, progress=False, **kw)
+
+
+def _embedding(backbone, graphs) -> np.ndarray:
+    x, edges, batch, _, n = _Packed(list(graphs), None, torch.device("cpu")).subset(
+        torch.arange(len(graphs)))
+    with torch.no_grad():
+        return backbone.eval()(x, edges, batch, n).numpy()
+
+
+def test_pretrain_gin_learns_its_targets_deterministically(nb201):
+    from sklearn.linear_model import RidgeCV
+
+    _, graphs, _ = nb201
+    # unlabelled targets: the number of nodes of each op (known without training)
+    counts = np.stack([g.x.sum(0).numpy() for g in graphs])[:, 2:].astype(float)
+    targets = np.column_stack([counts, np.ones(len(graphs))])  # a constant column is dropped
+    targets[::7, 1] = np.nan  # missing entries are left out of the loss
+    before = torch.random.get_rng_state()
+    backbone = _small_pretrain(graphs, targets)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert isinstance(backbone, GINBackbone) and not backbone.training
+    assert (backbone.in_dim, backbone.out_dim) == (6, 32)
+    again = _small_pretrain(graphs, targets)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in backbone.state_dict().items())
+
+    def held_out_r2(module):  # linear read-out of the counts, fitted on half of the graphs
+        Z = _embedding(module, graphs)
+        return RidgeCV().fit(Z[:80], counts[:80]).score(Z[80:], counts[80:])
+
+    with torch_seed(0):
+        untrained = GINBackbone(6, 16, 2, "add", True)
+    assert held_out_r2(backbone) > 0.95
+    assert held_out_r2(backbone) > held_out_r2(untrained) + 0.05
+
+
+def test_pretrain_gin_errors(nb201):
+    _, graphs, _ = nb201
+    with pytest.raises(ValueError, match=r"targets must have shape \(160, k\)"):
+        pretrain_gin(graphs, np.zeros(160))
+    with pytest.raises(ValueError, match="no target column has two distinct finite values"):
+        pretrain_gin(graphs, np.column_stack([np.ones(160), np.full(160, np.nan)]))
+    with pytest.raises(ValueError, match="targets must be numeric"):
+        pretrain_gin(graphs, np.full((160, 1), "a"))
+    with pytest.raises(ValueError, match="non-empty sequence of torch_geometric Data"):
+        pretrain_gin(np.zeros((160, 3)), np.zeros((160, 1)))
+    with pytest.raises(ValueError, match="pool must be one of"):
+        pretrain_gin(graphs, np.arange(160.0)[:, None], pool="max")
+    heavy = np.column_stack([np.arange(160.0), np.logspace(0, 61, 160)])
+    with pytest.raises(ValueError, match=r"target columns \[1\] have values beyond 1e15.*"
+                                         "normal_scores"):
+        pretrain_gin(graphs, heavy)
+
+
+def test_normal_scores_keep_order_and_nan():
+    x = np.array([[3.0, 1e61], [1.0, np.nan], [2.0, 1e3], [2.0, np.inf]])
+    z = normal_scores(x)
+    assert z.shape == (4, 2) and np.isnan(z[1, 1]) and np.isnan(z[3, 1])
+    assert z[1, 0] < z[2, 0] == z[3, 0] < z[0, 0]  # ties get the same score
+    assert np.allclose(z[:, 0].mean(), 0.0) and z[0, 1] > z[2, 1]
+    assert normal_scores(np.arange(5.0)).shape == (5, 1)
+
+
+def test_runner_pretrained_graph_with_gnn_pretrained(toy_bench, tmp_path):
+    X, _, groups = build_features(toy_bench, "pretrained_graph", graphs=True,
+                                  progress=False)
+    backbones = {id(d.backbone) for d in X[:, 0]}
+    assert len(backbones) == 1 and isinstance(X[0, 0].backbone, GINBackbone)
+    assert groups == {"pretrained_graph": [0]}
+    df = run_benchmark("nb201", bench=toy_bench, features=["pretrained_graph+zc"],
+                       predictors=["gnn_pretrained"], train_sizes=[32], seeds=1,
+                       out=tmp_path, progress=False)
+    assert df["kendall_tau"].notna().all() and (df["kendall_tau"] > 0.3).all()
