@@ -86,6 +86,8 @@ TUNE_GRID: dict[str, dict] = {
     "no_early_stopping_200_wd_1e-4": {**ALL_DATA, "max_epochs": 200, "weight_decay": 1e-4},
     "batch_128": {"batch_size": 128},
     "batch_128_400": {"batch_size": 128, "max_epochs": 400},
+    # fine-tune the backbone the graphs carry (features arch2vec_graph or pretrained_graph)
+    "pretrained": {"backbone": "pretrained"},
 }
 
 
