@@ -34,6 +34,7 @@ PREDICTORS: dict[str, tuple[str | Callable[..., Any], dict[str, Any]]] = {
     "auto_models": ("select:CVSelectPredictor", {"candidates": "models", "blends": (),
                                                  "cv_repeats": 1}),
     "auto_gnn": ("select:CVSelectPredictor", {"candidates": "gnn"}),
+    "auto_gnn_pretrained": ("select:CVSelectPredictor", {"candidates": "gnn_pretrained"}),
     "auto_previous": ("select:CVSelectPredictor", {"candidates": "previous", "cv_repeats": 1}),
 }
 

@@ -110,6 +110,8 @@ DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (
     ("extra_trees", "extra_trees[zc]"),
     ("extra_trees", "gnn"),
     ("extra_trees", "extra_trees[zc]", "gnn"),
+    ("extra_trees", "gnn_pretrained"),
+    ("extra_trees", "extra_trees[zc]", "gnn_pretrained"),
 )
 
 #: The default candidates and the graph neural predictor on the graphs with every numeric
@@ -118,12 +120,21 @@ DEFAULT_BLENDS: tuple[tuple[str, ...], ...] = (
 #: minutes per fit on a CPU where ``auto`` costs seconds.
 GNN_CANDIDATES: tuple[Candidate, ...] = (*DEFAULT_CANDIDATES, Candidate("gnn", "gnn"))
 
+#: The default candidates and the GNN fine-tuning the backbone its graphs carry (feature
+#: family ``pretrained_graph``: a GIN pretrained on the pool's GRAF features and proxies),
+#: with the proxies only as global features (GRAF features beside the pretrained graph lost
+#: in cross-validation inside NB201 training sets); registry name ``auto_gnn_pretrained``,
+#: e.g. on ``pretrained_graph+graf_all+zc``.
+GNN_PRETRAINED_CANDIDATES: tuple[Candidate, ...] = (
+    *DEFAULT_CANDIDATES, Candidate("gnn_pretrained", "gnn_pretrained", columns=("zc",)))
+
 #: Named candidate sets for the ``candidates`` parameter.
 CANDIDATE_SETS: dict[str, tuple[Candidate, ...]] = {
     "default": DEFAULT_CANDIDATES,
     "previous": PREVIOUS_CANDIDATES,
     "models": MODEL_CANDIDATES,
     "gnn": GNN_CANDIDATES,
+    "gnn_pretrained": GNN_PRETRAINED_CANDIDATES,
 }
 
 #: Training sets smaller than this are scored by repeated CV when ``cv_repeats=None``.

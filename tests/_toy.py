@@ -27,4 +27,4 @@ def make_toy_bench(with_params: bool = True) -> Benchmark:
     return Benchmark(space, "toy", "synthetic", "val_accuracy", archs, y, proxies, frame)
 
 #: Registry names of the predictors that take graphs (tests/test_gnn.py covers them).
-GRAPH_PREDICTORS = frozenset({"gnn", "gnn_pretrained", "auto_gnn"})
+GRAPH_PREDICTORS = frozenset({"gnn", "gnn_pretrained", "auto_gnn", "auto_gnn_pretrained"})

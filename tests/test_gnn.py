@@ -623,3 +623,24 @@ def test_runner_pretrained_graph_with_gnn_pretrained(toy_bench, tmp_path):
                        predictors=["gnn_pretrained"], train_sizes=[32], seeds=1,
                        out=tmp_path, progress=False)
     assert df["kendall_tau"].notna().all() and (df["kendall_tau"] > 0.3).all()
+
+
+def test_auto_gnn_pretrained_gives_its_gnn_the_carried_backbone_and_the_proxies(toy_bench):
+    from nasperf.predictors.select import GNN_PRETRAINED_CANDIDATES, Candidate, CVSelectPredictor
+
+    auto = get_predictor("auto_gnn_pretrained")
+    assert auto.accepts_graphs and auto.candidates == "gnn_pretrained"
+    assert GNN_PRETRAINED_CANDIDATES[-1] == Candidate("gnn_pretrained", "gnn_pretrained",
+                                                      columns=("zc",))
+    X, names, groups = build_features(toy_bench, "pretrained_graph+graf+zc", graphs=True,
+                                      progress=False)
+    frame = pd.DataFrame(X, columns=names).infer_objects()
+    only = CVSelectPredictor(  # one candidate: chosen, so its fitted model can be looked at
+        candidates=[Candidate("gnn_pretrained", "gnn_pretrained",
+                              {"max_epochs": 20, "n_ensemble": 1}, columns=("zc",))],
+        blends=(), cv=3, cv_repeats=1, random_state=0)
+    pred = only.fit(frame.iloc[:60], toy_bench.y[:60]).predict(frame.iloc[60:])
+    assert pred.shape == (len(frame) - 60,) and np.isfinite(pred).all()
+    (gnn, cols), = only.best_estimators_
+    assert gnn.pretrained_ is not None  # the backbone the graphs carry
+    assert gnn.n_global_features_ == len(groups["zc"]) == len(cols)
