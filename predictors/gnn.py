@@ -290,8 +290,8 @@ def pretrain_gin(graphs: Sequence, targets: Any, *, hidden_dim: int = 64, n_laye
     graphs : sequence of torch_geometric.data.Data, length n (global features are ignored)
     targets : array-like of shape (n, k)
     hidden_dim, n_layers, pool, edge_direction
-        The GIN (as in :class:`GNNPredictor`; give the same values there is not needed, the
-        backbone carries its own).
+        The GIN, as in :class:`GNNPredictor` (which fine-tunes the backbone as it is and
+        ignores its own GIN settings then).
     random_state : int
         Seeds the initialisation and the batch order (the global torch RNG is untouched).
 
