@@ -120,23 +120,20 @@ def arch2vec_graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Group
     return _graph_column(enc.to_graph_data(bench.archs), "arch2vec_graph")
 
 
-def pretrained_graph(bench: Benchmark, progress: bool = True, **kw
+def pretrained_graph(bench: Benchmark, progress: bool | None = None, **kw
                      ) -> tuple[np.ndarray, list[str], Groups]:
     """The ``graph`` family's graphs, each carrying (``data.backbone``) one GIN pretrained
-    without labels on every architecture of the benchmark to regress its GRAF features and,
-    where the benchmark has them, its precomputed zero-cost proxies (as normal scores)
-    (:func:`nasperf.predictors.gnn.pretrain_gin`, options ``kw``), for fine-tuning
+    without labels on every architecture of the benchmark to regress its ``graf_all``
+    features and, where the benchmark has them, its precomputed zero-cost proxies (as normal
+    scores) (:func:`nasperf.predictors.gnn.pretrain_gin`, options ``kw``), for fine-tuning
     (``gnn_pretrained``), as an object array ``(n, 1)``."""
-    from nasperf.encoders import GraphDataEncoder
-    from nasperf.graphfeatures import GRAFEncoder
     from nasperf.predictors.gnn import normal_scores, pretrain_gin
 
-    graphs = GraphDataEncoder(bench.space).fit_transform(bench.archs)
-    targets = [np.asarray(GRAFEncoder(bench.space, feature_groups="all")
-                          .fit_transform(bench.archs), dtype=float)]
+    graphs = graph(bench, progress=progress)[0][:, 0]
+    targets = [graf_all(bench, progress=progress)[0]]
     if bench.proxies.shape[1]:
-        targets.append(normal_scores(bench.proxies.to_numpy(dtype=float)))
-    backbone = pretrain_gin(graphs, np.hstack(targets), progress=progress, **kw)
+        targets.append(normal_scores(zc(bench)[0]))
+    backbone = pretrain_gin(graphs, np.hstack(targets), progress=progress is not False, **kw)
     for g in graphs:
         g.backbone = backbone
     return _graph_column(graphs, "pretrained_graph")
