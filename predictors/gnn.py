@@ -84,6 +84,15 @@ logger = logging.getLogger("nasperf.predictors")
 LOSSES = ("mse", "pairwise")
 POOLS = ("add", "mean")
 EDGE_DIRECTIONS = ("both", "forward")
+#: Parameter name -> its accepted values (checked by :func:`_check_options`).
+_OPTIONS = {"loss": LOSSES, "pool": POOLS, "edge_direction": EDGE_DIRECTIONS}
+
+
+def _check_options(**values: Any) -> None:
+    """Raise ``ValueError`` for a value outside its parameter's options (:data:`_OPTIONS`)."""
+    for name, value in values.items():
+        if value not in _OPTIONS[name]:
+            raise ValueError(f"{name} must be one of {_OPTIONS[name]}, got {value!r}")
 
 
 def _pyg() -> tuple[Any, Any]:
@@ -311,10 +320,7 @@ def pretrain_gin(graphs: Sequence, targets: Any, *, hidden_dim: int = 64, n_laye
     if T.ndim != 2 or T.shape[0] != len(graphs):
         raise ValueError(f"targets must have shape ({len(graphs)}, k) for {len(graphs)} graphs, "
                          f"got {T.shape}")
-    for name, value, options in (("pool", pool, POOLS),
-                                 ("edge_direction", edge_direction, EDGE_DIRECTIONS)):
-        if value not in options:
-            raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    _check_options(pool=pool, edge_direction=edge_direction)
     keep = [j for j in range(T.shape[1]) if len(np.unique(T[np.isfinite(T[:, j]), j])) > 1]
     if not keep:
         raise ValueError("pretrain_gin: no target column has two distinct finite values")
@@ -529,10 +535,7 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
     def _check_params(self) -> None:
         if self.nan_policy not in NAN_POLICIES:
             raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}")
-        for name, options in (("loss", LOSSES), ("pool", POOLS),
-                              ("edge_direction", EDGE_DIRECTIONS)):
-            if getattr(self, name) not in options:
-                raise ValueError(f"{name} must be one of {options}, got {getattr(self, name)!r}")
+        _check_options(loss=self.loss, pool=self.pool, edge_direction=self.edge_direction)
         for name in ("hidden_dim", "n_layers", "n_ensemble", "max_epochs", "batch_size",
                      "patience"):
             v = getattr(self, name)

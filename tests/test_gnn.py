@@ -548,9 +548,9 @@ def test_cate_is_a_pretrained_backbone_too(nb201):
 
 
 # -- pretraining a GIN on unlabelled targets -------------------------------------------------------
-def _small_pretrain(graphs, targets, **kw):
-    return pretrain_gin(graphs, targets, hidden_dim=16, n_layers=2, epochs=kw.pop("epochs", 40),
-                        batch_size=32, progress=False, **kw)
+def _small_pretrain(graphs, targets):
+    return pretrain_gin(graphs, targets, hidden_dim=16, n_layers=2, epochs=40, batch_size=32,
+                        progress=False)
 
 
 def _embedding(backbone, graphs) -> np.ndarray:
