@@ -73,6 +73,7 @@ from .base import (
     BasePredictor,
     UncertaintyMixin,
     _finite_column_medians,
+    graph_column,
     is_graph_data,
     seeds_from,
     standardize_fit,
@@ -125,35 +126,39 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
             "nasperf.encoders.GraphDataEncoder, or the 'graph' feature family)")
     if is_graph_data(X) or isinstance(X, (str, bytes)):
         raise ValueError(f"{hint}; got a single {type(X).__name__}, wrap it in a list")
-    if hasattr(X, "iloc") and hasattr(X, "columns"):  # a DataFrame
-        cols = [X.iloc[:, j].to_numpy() for j in range(X.shape[1])]
-    elif hasattr(X, "iloc") and getattr(X, "ndim", 0) == 1:  # a Series
-        cols = [X.to_numpy()]
-    elif isinstance(X, np.ndarray):
-        if X.ndim == 1 or (X.ndim == 2 and X.dtype == object):
-            cols = [X] if X.ndim == 1 else [X[:, j] for j in range(X.shape[1])]
-        else:
-            raise ValueError(f"{hint}; got a {X.dtype} array of shape {X.shape}")
+    if isinstance(X, np.ndarray) and X.ndim != 1 and not (X.ndim == 2 and X.dtype == object):
+        raise ValueError(f"{hint}; got a {X.dtype} array of shape {X.shape}")
+    table = (hasattr(X, "iloc") and hasattr(X, "columns")) or (isinstance(X, np.ndarray)
+                                                              and X.ndim == 2)
+    if table:
+        try:
+            col = graph_column(X)
+        except ValueError as exc:
+            raise ValueError(f"{hint}; {exc}") from None
+        if col is None:
+            raise ValueError(f"{hint}; got no column of graphs (exactly one is needed)")
+        cols = ([X.iloc[:, j].to_numpy() for j in range(X.shape[1])] if hasattr(X, "iloc")
+                else [X[:, j] for j in range(X.shape[1])])
+    elif hasattr(X, "iloc") or isinstance(X, np.ndarray):  # a Series or a 1-D array
+        col, cols = 0, [np.asarray(X, dtype=object)]
     elif isinstance(X, Sequence):
         items = list(X)  # not np.asarray: a Data object is iterable and would be unpacked
         if items and not any(is_graph_data(v) for v in items):
             shape = np.shape(items) if all(np.ndim(v) <= 1 for v in items) else len(items)
             raise ValueError(f"{hint}; got a {type(X).__name__} without graphs (shape {shape})")
-        col = np.empty(len(items), dtype=object)
+        col, cols = 0, [np.empty(len(items), dtype=object)]
         for i, v in enumerate(items):
-            col[i] = v
-        cols = [col]
+            cols[0][i] = v
     else:
         raise ValueError(f"{hint}; got {type(X).__name__}")
-    if not cols or len(cols[0]) == 0:
+    if len(cols[col]) == 0:
         raise ValueError(f"{hint}; got no samples")
-    is_graph = [len(c) > 0 and all(is_graph_data(v) for v in c) for c in cols]
-    n_graph = sum(is_graph)
-    if n_graph != 1:
-        what = "no column of graphs" if n_graph == 0 else f"{n_graph} columns of graphs"
-        raise ValueError(f"{hint}; got {what} (exactly one is needed)")
-    graphs = list(cols[is_graph.index(True)])
-    extra = [c for c, g in zip(cols, is_graph) if not g]
+    flags = [is_graph_data(v) for v in cols[col]]
+    if not all(flags):
+        what = "graphs and other values" if any(flags) else "no graphs"
+        raise ValueError(f"{hint}; got a {type(X).__name__} with {what}")
+    graphs = list(cols[col])
+    extra = [c for j, c in enumerate(cols) if j != col]
     if not extra:
         return graphs, None
     try:
