@@ -88,6 +88,16 @@ TUNE_GRID: dict[str, dict] = {
     "batch_128_400": {"batch_size": 128, "max_epochs": 400},
     # fine-tune the backbone the graphs carry (features arch2vec_graph or pretrained_graph)
     "pretrained": {"backbone": "pretrained"},
+    "pretrained_backbone_lr_1e-4": {"backbone": "pretrained", "backbone_lr": 1e-4},
+    "pretrained_backbone_lr_1e-5": {"backbone": "pretrained", "backbone_lr": 1e-5},
+    "pretrained_dropout_0.1": {"backbone": "pretrained", "dropout": 0.1},
+    "pretrained_5_members": {"backbone": "pretrained", "n_ensemble": 5},
+    "pretrained_5_members_dropout_0.1": {"backbone": "pretrained", "n_ensemble": 5,
+                                         "dropout": 0.1},
+    "pretrained_backbone_lr_1e-5_5_members_dropout_0.1": {
+        "backbone": "pretrained", "backbone_lr": 1e-5, "n_ensemble": 5, "dropout": 0.1},
+    "pretrained_backbone_lr_1e-5_dropout_0.2": {"backbone": "pretrained", "backbone_lr": 1e-5,
+                                                "dropout": 0.2},
 }
 
 
