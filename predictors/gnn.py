@@ -130,7 +130,7 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
         raise ValueError(f"{hint}; got a {X.dtype} array of shape {X.shape}")
     table = (hasattr(X, "iloc") and hasattr(X, "columns")) or (isinstance(X, np.ndarray)
                                                               and X.ndim == 2)
-    if table:
+    if table:  # graph_column finds and checks its one column of graphs
         try:
             col = graph_column(X)
         except ValueError as exc:
@@ -139,24 +139,22 @@ def split_graph_input(X: Any) -> tuple[list, np.ndarray | None]:
             raise ValueError(f"{hint}; got no column of graphs (exactly one is needed)")
         cols = ([X.iloc[:, j].to_numpy() for j in range(X.shape[1])] if hasattr(X, "iloc")
                 else [X[:, j] for j in range(X.shape[1])])
-    elif hasattr(X, "iloc") or isinstance(X, np.ndarray):  # a Series or a 1-D array
-        col, cols = 0, [np.asarray(X, dtype=object)]
-    elif isinstance(X, Sequence):
+    elif isinstance(X, (Sequence, np.ndarray)) or hasattr(X, "iloc"):  # one column
         items = list(X)  # not np.asarray: a Data object is iterable and would be unpacked
-        if items and not any(is_graph_data(v) for v in items):
+        flags = [is_graph_data(v) for v in items]
+        if items and not any(flags):
             shape = np.shape(items) if all(np.ndim(v) <= 1 for v in items) else len(items)
             raise ValueError(f"{hint}; got a {type(X).__name__} without graphs (shape {shape})")
+        if not all(flags):
+            raise ValueError(f"{hint}; got a {type(X).__name__} that mixes graphs and other "
+                             f"values")
         col, cols = 0, [np.empty(len(items), dtype=object)]
-        for i, v in enumerate(items):
+        for i, v in enumerate(items):  # one by one: numpy would unpack the iterable Data
             cols[0][i] = v
     else:
         raise ValueError(f"{hint}; got {type(X).__name__}")
     if len(cols[col]) == 0:
         raise ValueError(f"{hint}; got no samples")
-    flags = [is_graph_data(v) for v in cols[col]]
-    if not all(flags):
-        what = "graphs and other values" if any(flags) else "no graphs"
-        raise ValueError(f"{hint}; got a {type(X).__name__} with {what}")
     graphs = list(cols[col])
     extra = [c for j, c in enumerate(cols) if j != col]
     if not extra:
