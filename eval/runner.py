@@ -22,12 +22,16 @@ Output directory (``out``), safe against kills and concurrent runs:
 Each row carries ``run_key``, a hash of every option that changes a result besides the grid
 axes (space, dataset, source, target, ``dedup``, ``test``, the benchmark content actually
 used -- architectures, targets and proxies, see
-:func:`~nasperf.eval.features.benchmark_fingerprint` -- and the package version). A task is
-skipped only when a row with the same run key, features, predictor, train size and seed is in
-the log; rows of other configurations stay in the log and in ``results.csv`` but are never
-reused or returned. A ``results.csv`` written by an older nasperf (no ``results.log``) is
-imported into the log with ``run_key="legacy"``: its rows are kept in ``results.csv`` but never
-count as done (a warning says so).
+:func:`~nasperf.eval.features.benchmark_fingerprint` -- and the package version), and
+``predictor_key``, a hash of what the predictor's name stands for: its class and every
+parameter, nested and candidate predictors included
+(:func:`~nasperf.predictors.base.estimator_spec`), so that a changed default makes the rows
+of that predictor run again. A task is skipped only when a row with the same run key,
+predictor key, features, predictor, train size and seed is in the log; rows of other
+configurations stay in the log and in ``results.csv`` but are never reused or returned. A
+``results.csv`` written by an older nasperf (no ``results.log``) is imported into the log
+with ``run_key="legacy"``: its rows are kept in ``results.csv`` but never count as done (a
+warning says so).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from .features import (
     build_features,
     split_families,
 )
+from .summary import CONFIG_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,15 @@ def _make_predictor(name: str, seed: int):
     from nasperf.predictors import get_predictor
 
     return get_predictor(name, random_state=seed)
+
+
+def predictor_key(name: str) -> str:
+    """The hash of what predictor ``name`` stands for in the registry: its class and every
+    parameter, nested and candidate predictors included, the seed left out
+    (:func:`~nasperf.predictors.base.estimator_spec`)."""
+    from nasperf.predictors.base import estimator_spec
+
+    return content_hash(estimator_spec(_make_predictor(name, 0)))
 
 
 # -- argument checks -----------------------------------------------------------------------------
@@ -178,17 +192,18 @@ def _plain(v):
 
 
 def _identity(r: dict) -> tuple:
-    return (r.get("run_key"), *(r.get(k) for k in KEY))
+    return (*(r.get(k) for k in CONFIG_COLUMNS), *(r.get(k) for k in KEY))
 
 
 def _columns(records: Sequence[dict]) -> list[str]:
     """The union of the records' columns in the table's order: the key, ``n_test``, the
-    metrics, the extras (coverage, chosen candidate...), the timings, ``run_key``."""
+    metrics, the extras (coverage, chosen candidate...), the timings, the configuration
+    keys."""
     from .metrics import METRICS
 
     have = set().union(*records) if records else set()
     head = [c for c in (*KEY, "n_test", *METRICS) if c in have]
-    tail = [c for c in ("fit_seconds", "predict_seconds", "run_key") if c in have]
+    tail = [c for c in ("fit_seconds", "predict_seconds", *CONFIG_COLUMNS) if c in have]
     return head + sorted(have - set(head) - set(tail)) + tail
 
 
@@ -278,12 +293,15 @@ class _OutputDir:
                               json.dumps(run_rows.to_dict("records"), indent=1))
 
 
-def _run_rows(records: list[dict], key: str, tasks: Sequence[tuple]) -> pd.DataFrame:
-    """The rows of configuration ``key`` for ``tasks``, in the order of ``tasks``."""
+def _run_rows(records: list[dict], key: str, tasks: Sequence[tuple],
+              predictor_keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows of configuration ``key`` for ``tasks``, in the order of ``tasks``; with
+    ``predictor_keys`` (predictor name -> :func:`predictor_key`), only rows of those."""
     order = {tuple(t): i for i, t in enumerate(tasks)}
     mine = {}
     for r in records:
-        if r.get("run_key") == key:
+        if r.get("run_key") == key and (predictor_keys is None or r.get("predictor_key")
+                                        == predictor_keys.get(r.get("predictor"))):
             t = tuple(r.get(k) for k in TASK)
             if t in order:
                 mine[t] = r
@@ -325,7 +343,8 @@ def load_results(out: str | Path, run: str = "last") -> pd.DataFrame:
     except (OSError, ValueError):
         log.warning("%s has no readable %s; returning every row", out, RUN_FILE)
         return _frame(records)
-    return _run_rows(records, spec["run_key"], [tuple(t) for t in spec["tasks"]])
+    return _run_rows(records, spec["run_key"], [tuple(t) for t in spec["tasks"]],
+                     spec.get("predictor_keys"))
 
 
 def run_key(bench: Benchmark, dedup: bool, test: str | int) -> str:
@@ -450,18 +469,29 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
     ident = dict(space=bench.space.name, dataset=bench.dataset, source=bench.source,
                  target=bench.target)
     key = run_key(bench, dedup, test)
+    pkeys = {p: predictor_key(p) for p in predictors}
     tasks = [(f, p, n, s) for f in features for s in seeds for n in train_sizes for p in predictors]
     store = _OutputDir(out) if out is not None else None
     records = store.open() if store is not None else []
-    done = {(r.get("run_key"), *(r.get(k) for k in TASK)) for r in records}
-    todo = [t for t in tasks if (key, *t) not in done]
+    done = {(r.get("run_key"), r.get("predictor_key"), *(r.get(k) for k in TASK))
+            for r in records}
+    todo = [t for t in tasks if (key, pkeys[t[1]], *t) not in done]
     if store is not None:
         if len(todo) < len(tasks):
             log.info("resuming: %d of %d rows already in %s", len(tasks) - len(todo),
                      len(tasks), store.log.path)
+        stale = {tuple(r.get(k) for k in TASK) for r in records
+                 if r.get("run_key") == key
+                 and r.get("predictor_key") != pkeys.get(r.get("predictor"))} & set(todo)
+        if stale:
+            log.warning("%d rows in %s were computed with other settings of their predictor "
+                        "(a changed default, or written by an older nasperf without a "
+                        "predictor key): they are kept but not reused; computing them again",
+                        len(stale), store.log.path)
         _write_if_changed(out / RUN_FILE, json.dumps(
-            {"run_key": key, **ident, "dedup": bool(dedup), "test": test,
-             "version": nasperf.__version__, "tasks": [list(t) for t in tasks]}, indent=1))
+            {"run_key": key, "predictor_keys": pkeys, **ident, "dedup": bool(dedup),
+             "test": test, "version": nasperf.__version__,
+             "tasks": [list(t) for t in tasks]}, indent=1))
     idx_valid = np.flatnonzero(np.isfinite(bench.y))
     y = bench.y[idx_valid]
     bar = tqdm(total=len(todo), desc=f"{bench.space.name}/{bench.dataset}", disable=not progress)
@@ -487,6 +517,7 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
         feat, pred_name, n, seed = task
         row = {k: _plain(v) for k, v in {**ident, "features": feat, "predictor": pred_name,
                                          "train_size": n, "seed": seed, **result,
+                                         "predictor_key": pkeys[pred_name],
                                          "run_key": key}.items()}
         if store is not None:
             store.append(row)  # durable before the next task starts
@@ -508,7 +539,7 @@ def _run(bench: Benchmark, features: list[str], predictors: list[str], train_siz
         interrupted = True
     finally:
         bar.close()
-    df = _run_rows(records, key, tasks)
+    df = _run_rows(records, key, tasks, pkeys)
     if store is not None:
         store.write_tables(records, df)
         if len(df) and (n_new or not list(out.glob(f"tau_{ident['space']}_*.png"))):

@@ -14,8 +14,11 @@ import pandas as pd
 
 #: Columns a results table can be grouped by (rows of the printed table).
 GROUP_COLUMNS = ("space", "dataset", "source", "target", "features", "predictor")
-#: Columns that, with ``run_key``, identify one result row.
+#: Columns that, with the configuration keys, identify one result row.
 IDENTITY_COLUMNS = (*GROUP_COLUMNS, "train_size", "seed")
+#: Configuration keys of the rows of :func:`nasperf.eval.runner.run_benchmark`: the
+#: benchmark's options (``run_key``) and the predictor's settings (``predictor_key``).
+CONFIG_COLUMNS = ("run_key", "predictor_key")
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -56,27 +59,31 @@ def summary_table(frame: pd.DataFrame, metric: str = "kendall_tau",
 def check_one_config(frame: pd.DataFrame, rows: Sequence[str]) -> None:
     """Raise ``ValueError`` when rows of one table cell and seed come from several
     configurations (different ``run_key``: e.g. an output directory that holds runs with and
-    without ``dedup``), or when one result row (same ``run_key`` and identity columns) occurs
-    twice: the mean and std would silently mix them. Checked only for results with a
-    ``run_key`` column (written by :func:`nasperf.eval.runner.run_benchmark`)."""
+    without ``dedup``; or different ``predictor_key``: rows of a predictor before and after a
+    change of its settings), or when one result row (same keys and identity columns) occurs
+    twice: the mean and std would silently mix them. Checked only for results with such
+    key columns (written by :func:`nasperf.eval.runner.run_benchmark`)."""
     if "seed" not in frame.columns:
         return
     cell = [*rows, "train_size", "seed"]
-    keyed = "run_key" in frame.columns
-    sub = frame[cell + (["run_key"] if keyed else [])].fillna("")
-    if keyed:
-        n_keys = sub.groupby(cell)["run_key"].nunique()
-        if (n_keys > 1).any():
-            keys = sorted(sub["run_key"].astype(str).unique())
+    keys = [c for c in CONFIG_COLUMNS if c in frame.columns]
+    if not keys:
+        return
+    sub = frame[cell + keys].fillna("")
+    for col in keys:
+        n_values = sub.groupby(cell)[col].transform("nunique")
+        if (n_values > 1).any():
+            values = sorted(sub.loc[n_values > 1, col].astype(str).unique())
             raise ValueError(
-                f"the results mix {len(keys)} configurations (run_key {', '.join(keys)}) in "
-                f"the same table cells; select one, e.g. --only run_key={keys[-1]}, or group "
-                "by the columns that differ (--rows)")
-        ident = [c for c in (*IDENTITY_COLUMNS, "run_key") if c in frame.columns]
-        dup = frame[ident].fillna("").duplicated()
-        if dup.any():
-            raise ValueError(f"the results hold {int(dup.sum())} duplicate rows (same "
-                             f"{', '.join(ident)}); the mean and std would count them twice")
+                f"the results mix {len(values)} configurations ({col} "
+                f"{', '.join(v or '(none)' for v in values)}) in the same table cells; "
+                f"select one, e.g. --only {col}={values[-1]}, or group by the columns that "
+                "differ (--rows)")
+    ident = [c for c in (*IDENTITY_COLUMNS, *keys) if c in frame.columns]
+    dup = frame[ident].fillna("").duplicated()
+    if dup.any():
+        raise ValueError(f"the results hold {int(dup.sum())} duplicate rows (same "
+                         f"{', '.join(ident)}); the mean and std would count them twice")
 
 
 def count_table(frame: pd.DataFrame, column: str,

@@ -260,6 +260,62 @@ def make_estimator(factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> An
     return est
 
 
+def estimator_spec(est: Any) -> dict:
+    """A JSON-able description of what decides the fits of an unfitted estimator: its class
+    and its parameters (``get_params(deep=False)``), nested estimators described the same
+    way, ``random_state`` left out (callers set it per seed).
+
+    An estimator whose parameters only name other estimators (a CV selector's candidate
+    set) describes the named ones by a ``_spec_params()`` method returning the parameter
+    dict to describe instead. A changed default -- of the class or of a registry name --
+    changes the description; stored results keyed by it are then computed again, never
+    reused. Values are described by type: numbers, strings and containers as themselves,
+    classes and functions by their qualified name, torch modules by a hash of their state,
+    arrays by a hash of their bytes, anything else by ``repr`` (an object whose ``repr``
+    holds a memory address gives a new description each time: results are recomputed).
+    """
+    params = est._spec_params() if hasattr(est, "_spec_params") else est.get_params(deep=False)
+    return {"class": _qualname(type(est)),
+            "params": {k: _spec_value(v) for k, v in sorted(params.items())
+                       if k != "random_state"}}
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _spec_value(v: Any) -> Any:
+    """A JSON-able stand-in for one parameter value (see :func:`estimator_spec`)."""
+    import dataclasses
+    import hashlib
+
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+        return v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, Mapping):
+        return {str(k): _spec_value(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, (list, tuple)):
+        return [_spec_value(x) for x in v]
+    if hasattr(v, "get_params") and not isinstance(v, type):
+        return estimator_spec(v)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {"class": _qualname(type(v)),
+                **{f.name: _spec_value(getattr(v, f.name)) for f in dataclasses.fields(v)}}
+    if isinstance(v, type) or callable(v) and hasattr(v, "__qualname__"):
+        return _qualname(v)
+    if isinstance(v, np.ndarray):
+        return {"array": hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()[:16],
+                "shape": list(v.shape), "dtype": str(v.dtype)}
+    if hasattr(v, "state_dict"):  # a torch module: its class and weights
+        h = hashlib.sha256()
+        for name, t in v.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return {"class": _qualname(type(v)), "state": h.hexdigest()[:16]}
+    return repr(v)
+
+
 def standardize_fit(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean and scale of ``a`` along ``axis``; constant columns get scale 1 (no blow-up)."""
     mean = a.mean(axis=axis)

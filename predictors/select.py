@@ -304,6 +304,23 @@ class CVSelectPredictor(BasePredictor):
             out.update(flatten_params(f"candidates__{c.name}", c.params))
         return out
 
+    def _spec_params(self) -> dict[str, Any]:
+        """The parameters with the candidates and blends resolved: the predictor behind
+        each candidate name, as the registry builds it (see
+        :func:`~nasperf.predictors.base.estimator_spec`)."""
+        from .registry import get_predictor
+
+        out = self.get_params(deep=False)
+        try:
+            specs = self._specs()
+        except (TypeError, ValueError):  # invalid candidates are reported by fit
+            return out
+        out["candidates"] = [
+            {"name": c.name, "predictor": get_predictor(c.predictor, **c.params),
+             "columns": c.columns, "top_k": c.top_k} for c in specs]
+        out["blends"] = DEFAULT_BLENDS if self.blends is None else self.blends
+        return out
+
     def _set_routed(self, name: str, key: str, value: Any) -> None:
         specs = self._specs()
         matches = [i for i, c in enumerate(specs) if key.startswith(f"{c.name}__")]

@@ -304,3 +304,42 @@ def test_predictors_import_without_optional_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == [str(len(list_predictors())), "(20,)"]
+
+
+def test_estimator_spec_describes_what_decides_a_fit():
+    import json
+
+    import torch
+
+    from nasperf.predictors.base import estimator_spec
+    from nasperf.predictors.select import Candidate
+
+    def spec(est):
+        return json.dumps(estimator_spec(est), sort_keys=True)
+
+    base = get_predictor("lightgbm", random_state=0)
+    assert spec(base) == spec(get_predictor("lightgbm", random_state=7))  # seeds left out
+    assert spec(base) != spec(get_predictor("lightgbm", params={"n_estimators": 10}))
+    assert spec(base) != spec(get_predictor("xgboost"))
+    assert "TreePredictor" in spec(base)
+    # a selector's candidate names are described by the predictors they stand for
+    auto = CVSelectPredictor(candidates=[Candidate("a", "lightgbm")])
+    changed = CVSelectPredictor(candidates=[Candidate("a", "lightgbm", {"n_jobs": 3})])
+    assert spec(auto) != spec(changed) and '"n_jobs": 3' in spec(changed)
+    assert spec(CVSelectPredictor()) == spec(CVSelectPredictor(blends=None))
+    assert spec(CVSelectPredictor()) != spec(CVSelectPredictor(blends=()))
+    # nested estimators, arrays, functions and torch modules by content
+    assert spec(GridSearchCV(Ridge(), {"alpha": [1.0]})) != spec(
+        GridSearchCV(Ridge(alpha=2.0), {"alpha": [1.0]}))
+    a = np.arange(6.0)
+    assert estimator_spec(Ridge(alpha=a)) == estimator_spec(Ridge(alpha=a.copy()))
+    assert estimator_spec(Ridge(alpha=a)) != estimator_spec(Ridge(alpha=a + 1))
+    assert estimator_spec(Ridge(alpha=np.mean))["params"]["alpha"].endswith("numpy.mean")
+    torch.manual_seed(0)
+    net = torch.nn.Linear(2, 1)
+    same = torch.nn.Linear(2, 1)
+    same.load_state_dict(net.state_dict())
+    assert estimator_spec(Ridge(alpha=net)) == estimator_spec(Ridge(alpha=same))
+    with torch.no_grad():
+        same.bias += 1
+    assert estimator_spec(Ridge(alpha=net)) != estimator_spec(Ridge(alpha=same))

@@ -231,6 +231,46 @@ def test_changed_options_or_data_mean_new_rows(toy_bench, tmp_path, monkeypatch)
         summary_table(everything)
 
 
+def test_a_changed_predictor_default_means_new_rows(toy_bench, tmp_path, monkeypatch,
+                                                     caplog):
+    import logging
+
+    from nasperf.eval.runner import load_results, predictor_key
+    from nasperf.eval.summary import summary_table
+    from nasperf.predictors import registry
+
+    calls = _count_fits(monkeypatch)
+    kw = dict(features=["zc"], predictors=["random_forest", "extra_trees"], train_sizes=[60],
+              seeds=2, out=tmp_path, bench=toy_bench, progress=False)
+    base = run_benchmark("nb201", **kw)
+    assert len(calls) == 4 and base["predictor_key"].nunique() == 2
+    assert predictor_key("random_forest") == predictor_key("random_forest")
+    auto_before = predictor_key("auto")
+    # a new default of one registry name: its rows run again, the other's are reused
+    factory, defaults = registry.PREDICTORS["random_forest"]
+    monkeypatch.setitem(registry.PREDICTORS, "random_forest",
+                        (factory, {**defaults, "params": {"n_estimators": 20}}))
+    with caplog.at_level(logging.WARNING, logger="nasperf"):
+        df = run_benchmark("nb201", **kw)
+    assert "other settings of their predictor" in caplog.text and "2 rows" in caplog.text
+    assert len(calls) == 6 and [c[1] for c in calls[4:]] == ["random_forest"] * 2
+    assert predictor_key("auto") != auto_before  # auto's random_forest candidate changed
+    new, old = (f[f["predictor"] == "random_forest"] for f in (df, base))
+    assert set(new["predictor_key"]).isdisjoint(old["predictor_key"])
+    pd.testing.assert_frame_equal(df[df["predictor"] == "extra_trees"],
+                                  base[base["predictor"] == "extra_trees"])
+    pd.testing.assert_frame_equal(load_results(tmp_path), df)
+    everything = pd.read_csv(tmp_path / "results.csv")
+    assert len(everything) == 6  # the former rows are kept, never returned or reused
+    with pytest.raises(ValueError, match="mix 2 configurations \\(predictor_key"):
+        summary_table(everything)
+    run_benchmark("nb201", **kw)
+    assert len(calls) == 6
+    monkeypatch.setitem(registry.PREDICTORS, "random_forest", (factory, defaults))
+    pd.testing.assert_frame_equal(run_benchmark("nb201", **kw), base)  # the first rows again
+    assert len(calls) == 6
+
+
 def test_an_old_results_csv_is_kept_but_not_reused(toy_bench, tmp_path, monkeypatch, caplog):
     import logging
 

@@ -8,8 +8,9 @@ predict wall times goes to the checksummed append-only log ``<out>/results.log``
 finishes, and ``<out>/results.csv`` is rebuilt from it atomically, so a killed or interrupted
 run (Ctrl-C prints the table of the rows done) resumes where it stopped when the same
 command is run again. Rows are reused only for the same configuration (data, dedup, test
-set, version); a second run into the same --out refuses while the first holds its lock.
-results.json and a plot of Kendall tau against the train size are written at the end.
+set, version, and the predictor's settings: a changed default runs its rows again); a
+second run into the same --out refuses while the first holds its lock. results.json and a
+plot of Kendall tau against the train size are written at the end.
 
 Examples::
 
