@@ -102,6 +102,15 @@ def _call(fn: Callable[[Any], Any], payload: Any) -> Any:
     return fn(payload)
 
 
+def _call_pickled(fn: Callable[[Any], Any], payload: bytes) -> bytes:
+    """:func:`_call` on a payload pickled by :func:`pickle.dumps`, its result pickled the
+    same way. A process pool's own pickler (``multiprocessing``'s, which torch extends)
+    sends each CPU tensor as a shared-memory file descriptor, so a payload of many tensors
+    (a table of thousands of graphs) exhausts the open-file limit; plain pickle copies them
+    into the bytes."""
+    return pickle.dumps(fn(pickle.loads(payload)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _init_worker(threads: int) -> None:
     """Pool-worker initialiser: ``threads`` intra-op threads for OpenMP/MKL (and torch), and
     a thread lock for tqdm's bars. tqdm would otherwise create a multiprocessing lock (a
@@ -432,13 +441,17 @@ class ProcessExecutor(Executor):
 
     def _run(self, fn, todo, accept):
         _check_picklable(fn, todo[0][1].payload)
+
+        def accept_pickled(i: int, result: bytes) -> None:
+            accept(i, pickle.loads(result))
+
         queue = deque(todo)
         deaths: dict[str, int] = {}
         while queue:
             pool = self.start()._pool
             inflight: dict[Any, tuple[int, Shard]] = {}
             try:
-                broken = self._drain(pool, fn, queue, inflight, accept, deaths)
+                broken = self._drain(pool, fn, queue, inflight, accept_pickled, deaths)
                 if broken:  # collect what finished before the pool broke; charge the rest
                     for future, (i, shard) in list(inflight.items()):
                         try:
@@ -447,7 +460,7 @@ class ProcessExecutor(Executor):
                             self._died(shard, deaths)
                             queue.appendleft((i, shard))
                         else:
-                            accept(i, result)
+                            accept_pickled(i, result)
                     inflight.clear()
                     self._abandon_pool()  # the next round gets a fresh pool
             except BaseException:
@@ -460,7 +473,8 @@ class ProcessExecutor(Executor):
             while queue and len(inflight) < self.workers:
                 i, shard = queue.popleft()
                 try:
-                    inflight[pool.submit(_call, fn, shard.payload)] = (i, shard)
+                    blob = pickle.dumps(shard.payload, protocol=pickle.HIGHEST_PROTOCOL)
+                    inflight[pool.submit(_call_pickled, fn, blob)] = (i, shard)
                 except BrokenProcessPool:
                     queue.appendleft((i, shard))
                     return True

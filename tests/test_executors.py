@@ -345,6 +345,36 @@ def test_an_interrupted_pool_leaks_no_semaphore(tmp_path):
     assert "leaked semaphore" not in res.stderr, res.stderr[-2000:]
 
 
+MANY_TENSORS_SCRIPT = """
+import resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+import torch
+from nasperf.executors import Shard, get_executor
+
+def total(tensors):
+    return [float(sum(t.sum() for t in tensors)), torch.ones(2)]
+
+if __name__ == "__main__":
+    shards = [Shard(f"s{i}", [torch.full((3,), float(i)) for _ in range(1000)]) for i in range(3)]
+    with get_executor("processes", 2) as ex:
+        print([r[0] for r in ex.map_shards(total, shards, progress=False)])
+"""
+
+
+def test_payloads_of_many_tensors_fit_the_open_file_limit(tmp_path):
+    """Each tensor of a payload would otherwise travel as a file descriptor (a table of
+    graphs for the GNN holds tens of thousands): 3,000 of them under a limit of 256."""
+    import subprocess
+
+    pytest.importorskip("torch")
+    script = tmp_path / "many_tensors.py"
+    script.write_text(MANY_TENSORS_SCRIPT)
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "[0.0, 3000.0, 6000.0]"
+
+
 def test_bad_arguments_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'dask'"):
         get_executor("dask")
