@@ -36,7 +36,7 @@ from nasperf._io import RecordLog, atomic_open, content_hash, output_lock
 from nasperf.searchspaces import Benchmark, get_space
 
 from .domain import Domain
-from .optimizers import Optimizer, get_optimizer
+from .optimizers import Optimizer, PredictorGuided, get_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,17 @@ def _named(optimizers: Any) -> list[tuple[str | None, str | Optimizer]]:
 
 
 def _run_key(name: str, opt: Optimizer, objective, seed: int) -> str:
+    """The hash of what decides a trial's queries: the optimiser's parameters (for a
+    predictor-guided one also every setting of the predictor its name stands for, so that a
+    changed registry default means new trials), the seed, the objective and the version."""
     params = {k: repr(v) for k, v in sorted(opt.get_params(deep=False).items())
               if k not in ("space", "random_state")}
+    if isinstance(opt, PredictorGuided):
+        from nasperf.predictors import get_predictor
+        from nasperf.predictors.base import estimator_spec
+
+        params["predictor_spec"] = estimator_spec(
+            get_predictor(opt.predictor, **(opt.predictor_params or {})))
     return content_hash("search", name, params, seed, objective.fingerprint(),
                         nasperf.__version__)
 

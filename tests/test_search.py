@@ -312,6 +312,23 @@ def test_resume_refuses_a_history_of_another_run(tmp_path):
         run_search("nb201", _score, "random", budget=5, seed=0, history=path)
 
 
+def test_a_changed_predictor_default_means_new_trials(tmp_path, objective, monkeypatch):
+    from nasperf.predictors import registry
+
+    path = tmp_path / "history.log"
+    opt = PredictorGuided(predictor="lightgbm", features="onehot", num_init=5, batch_size=5,
+                          predictor_params={"params": {"n_estimators": 5}})
+    first = run_search(None, objective, opt, budget=10, seed=0, history=path)
+    again = run_search(None, objective, opt, budget=10, seed=0, history=path)
+    pd.testing.assert_frame_equal(first, again)  # replayed
+    n_records = len(RecordLog(path).read())
+    factory, defaults = registry.PREDICTORS["lightgbm"]
+    monkeypatch.setitem(registry.PREDICTORS, "lightgbm",
+                        (factory, {**defaults, "hpo_iter": 5}))
+    run_search(None, objective, opt, budget=10, seed=0, history=path)
+    assert len(RecordLog(path).read()) == 2 * n_records  # a new trial, not the old replayed
+
+
 def test_budget_and_pool_errors(objective, pool):
     with pytest.raises(ValueError, match="larger than the pool"):
         run_search(None, objective, "random", budget=2001)
