@@ -68,6 +68,8 @@ e.g. ``"zc:synflow"`` (group ``"zc"``) or ``"graf_all:op_count_..."`` (group ``"
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -286,9 +288,6 @@ def _qualname(obj: Any) -> str:
 
 def _spec_value(v: Any) -> Any:
     """A JSON-able stand-in for one parameter value (see :func:`estimator_spec`)."""
-    import dataclasses
-    import hashlib
-
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
