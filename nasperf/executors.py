@@ -440,7 +440,7 @@ class ProcessExecutor(Executor):
             proc.terminate()
 
     def _run(self, fn, todo, accept):
-        _check_picklable(fn, todo[0][1].payload)
+        _pickled(fn, "the task function")  # before any worker starts
 
         def accept_pickled(i: int, result: bytes) -> None:
             accept(i, pickle.loads(result))
@@ -473,7 +473,7 @@ class ProcessExecutor(Executor):
             while queue and len(inflight) < self.workers:
                 i, shard = queue.popleft()
                 try:
-                    blob = pickle.dumps(shard.payload, protocol=pickle.HIGHEST_PROTOCOL)
+                    blob = _pickled(shard.payload, "a shard's payload")
                     inflight[pool.submit(_call_pickled, fn, blob)] = (i, shard)
                 except BrokenProcessPool:
                     queue.appendleft((i, shard))
@@ -678,13 +678,13 @@ def _check_part(part: tuple[int, int]) -> tuple[int, int]:
     return i, n
 
 
-def _check_picklable(fn: Callable, payload: Any) -> None:
-    for what, obj in (("the task function", fn), ("a shard's payload", payload)):
-        try:
-            pickle.dumps(obj)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            raise ValueError(
-                f"the 'processes' executor sends work to other processes with pickle, and "
-                f"{what} cannot be pickled ({type(exc).__name__}: {exc}); use module-level "
-                "functions and objects (no lambdas or local functions), or the 'ray' "
-                "executor (cloudpickle)") from None
+def _pickled(obj: Any, what: str) -> bytes:
+    """``obj`` pickled for another process; a clear error names ``what`` cannot be."""
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"the 'processes' executor sends work to other processes with pickle, and "
+            f"{what} cannot be pickled ({type(exc).__name__}: {exc}); use module-level "
+            "functions and objects (no lambdas or local functions), or the 'ray' "
+            "executor (cloudpickle)") from None

@@ -391,6 +391,9 @@ def test_bad_arguments_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="cannot be pickled"):
         get_executor("processes", workers=2).map_shards(lambda p: p, [Shard("a", 1)],
                                                         progress=False)
+    with pytest.raises(ValueError, match="a shard's payload cannot be pickled"):
+        get_executor("processes", workers=2).map_shards(len, [Shard("a", lambda: 0)],
+                                                        progress=False)
     assert parse_part("3/4") == (3, 4)
     for bad in ("4/4", "x", "1/0"):
         with pytest.raises(ValueError):
