@@ -244,6 +244,28 @@ def test_ctrl_c_in_benchmark_prints_the_rows_done_and_exits_130(tmp_path, monkey
     assert "rerun the same command to resume" in lines[0]
 
 
+def test_first_seed_runs_and_reports_only_its_seeds(tmp_path, monkeypatch, capsys):
+    import nasperf.eval.runner as runner
+
+    seen = {}
+
+    def interrupted(space, dataset, **kw):
+        seen.update(kw)
+        rows = [dict(space="nb201", dataset=dataset, features="zc", predictor="lightgbm",
+                     train_size=32, seed=s, kendall_tau=0.5) for s in (5, 6)]  # 5: not asked
+        pd.DataFrame(rows).to_csv(tmp_path / "results.csv", index=False)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_benchmark", interrupted)
+    code = run_cli(["benchmark", "--features", "zc", "--predictors", "lightgbm",
+                    "--train-sizes", "32", "--seeds", "2", "--first-seed", "6",
+                    "--out", str(tmp_path)])
+    assert code == 130 and seen["seeds"] == [6, 7]
+    assert "Kendall tau of the 1 of 2 rows finished" in capsys.readouterr().out
+    assert run_cli(["benchmark", "--first-seed", "-1"]) == 2
+    assert "--first-seed: must be an integer >= 0, got -1" in capsys.readouterr().err
+
+
 def test_ctrl_c_before_any_row(tmp_path, monkeypatch, capsys):
     import nasperf.eval.runner as runner
 

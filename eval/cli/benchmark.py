@@ -17,6 +17,7 @@ Examples::
     nasperf benchmark --space nb201 --features graf,zc --predictors lightgbm,gp --seeds 5
     nasperf benchmark --space tnb101_micro --dataset class_object --train-sizes 32,128
     nasperf benchmark --seeds 10 --executor processes --workers 2   # the same rows, in parallel
+    nasperf benchmark --seeds 4 --first-seed 6   # seeds 6..9 only, e.g. on a second machine
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ._options import (
     executor_from_args,
     int_list,
     new_command,
+    nonnegative_int,
     resolve_dataset,
     seed_count,
     test_size,
@@ -72,7 +74,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--train-sizes", type=int_list, default=DEFAULTS["train_sizes"],
                    metavar="N,N,...", help="comma-separated numbers of training architectures")
     p.add_argument("--seeds", type=seed_count, default=DEFAULTS["seeds"], metavar="N",
-                   help="number of random training draws (seeds 0..N-1), not a seed value")
+                   help="number of random training draws (seeds S..S+N-1 for --first-seed "
+                   "S), not a seed value")
+    p.add_argument("--first-seed", type=nonnegative_int, default=0, metavar="S",
+                   help="seed of the first training draw (default 0)")
     p.add_argument("--test", type=test_size, default="rest",
                    help="test architectures: 'rest' (all not trained on) or a number drawn at "
                    "random from them")
@@ -109,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     train_sizes = args.train_sizes  # argparse passes the string default through int_list
     dataset = resolve_dataset(args.space, args.dataset)
     check_grid(features, predictors)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     executor = executor_from_args(args)
     apply_threads(args)
 
@@ -117,19 +123,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         df = run_benchmark(
             args.space, dataset, features=features, predictors=predictors,
-            train_sizes=train_sizes, seeds=args.seeds, test=args.test, out=args.out,
+            train_sizes=train_sizes, seeds=seeds, test=args.test, out=args.out,
             source=args.source, target=args.target, data_dir=args.data_dir, dedup=args.dedup,
             executor=executor)
     except KeyboardInterrupt:
         grid = dict(space=args.space, dataset=dataset, features=features,
-                    predictors=predictors, train_sizes=train_sizes, seeds=args.seeds)
+                    predictors=predictors, train_sizes=train_sizes, seeds=seeds)
         _print_partial(Path(args.out), grid)
         raise KeyboardInterrupt(f"rerun the same command to resume from "
                                 f"{Path(args.out) / 'results.csv'}") from None
-    _print_table(df, f"Kendall tau (mean ± std over {args.seeds} seeds), {args.space} "
+    _print_table(df, f"Kendall tau (mean ± std over seeds {_seed_range(seeds)}), {args.space} "
                  f"{dataset}:")
     print(f"\nresults: {Path(args.out) / 'results.csv'}, plots: {args.out}/*.png")
     return 0
+
+
+def _seed_range(seeds: list[int]) -> str:
+    """``"0..9"`` for seeds 0 to 9 (consecutive, as ``--seeds``/``--first-seed`` give them)."""
+    return f"{seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
 
 
 def _print_table(df, title: str) -> None:
@@ -147,7 +158,7 @@ def _print_partial(out: Path, grid: dict) -> None:
     (a note when there are none or they cannot be read)."""
     df = _finished_rows(out, grid)
     total = (len(grid["features"]) * len(grid["predictors"]) * len(grid["train_sizes"])
-             * grid["seeds"])
+             * len(grid["seeds"]))
     if df is None or df.empty:
         print(f"interrupted before the first of {total} rows was finished")
         return
@@ -169,7 +180,7 @@ def _finished_rows(out: Path, grid: dict):
         keep = ((df["space"] == grid["space"]) & (df["dataset"] == grid["dataset"])
                 & df["features"].isin(grid["features"]) & df["predictor"].isin(grid["predictors"])
                 & df["train_size"].isin(grid["train_sizes"])
-                & df["seed"].isin(range(grid["seeds"])))
+                & df["seed"].isin(grid["seeds"]))
         return df[keep & df["kendall_tau"].notna()]
     except (OSError, ValueError, KeyError):
         return None
