@@ -120,19 +120,25 @@ def arch2vec_graph(bench: Benchmark, **kw) -> tuple[np.ndarray, list[str], Group
     return _graph_column(enc.to_graph_data(bench.archs), "arch2vec_graph")
 
 
-def pretrained_graph(bench: Benchmark, progress: bool | None = None, **kw
+def pretrained_graph(bench: Benchmark, progress: bool | None = None,
+                     features: Callable[[str], np.ndarray] | None = None, **kw
                      ) -> tuple[np.ndarray, list[str], Groups]:
     """The ``graph`` family's graphs, each carrying (``data.backbone``) one GIN pretrained
     without labels on every architecture of the benchmark to regress its ``graf_all``
     features and, where the benchmark has them, its precomputed zero-cost proxies (as normal
     scores) (:func:`nasperf.predictors.gnn.pretrain_gin`, options ``kw``), for fine-tuning
-    (``gnn_pretrained``), as an object array ``(n, 1)``."""
+    (``gnn_pretrained``), as an object array ``(n, 1)``. ``features(family)`` gives another
+    family's matrix (:func:`build_features` passes its own, so that ``graf_all`` beside this
+    family in a feature set is computed once)."""
     from nasperf.predictors.gnn import normal_scores, pretrain_gin
 
+    if features is None:
+        def features(fam: str) -> np.ndarray:
+            return build_features(bench, fam, progress=progress is not False)[0]
     graphs = graph(bench, progress=progress)[0][:, 0]
-    targets = [graf_all(bench, progress=progress)[0]]
+    targets = [features("graf_all")]
     if bench.proxies.shape[1]:
-        targets.append(normal_scores(zc(bench)[0]))
+        targets.append(normal_scores(features("zc")))
     backbone = pretrain_gin(graphs, np.hstack(targets), progress=progress is not False, **kw)
     for g in graphs:
         g.backbone = backbone
@@ -261,6 +267,32 @@ def _takes_options(fn: FeatureFn) -> bool:
     return any(p.kind is p.VAR_KEYWORD or p.name == "progress" for p in params)
 
 
+def _family_matrix(bench: Benchmark, fam: str, cache_dir: str | Path | None, progress: bool,
+                   features: Callable[[str], np.ndarray]
+                   ) -> tuple[np.ndarray, list[str], Groups]:
+    """One family's checked ``(X, names, groups)``: from the cache when it has a valid entry,
+    else computed (and cached, unless a graph family)."""
+    use_cache = bool(cache_dir) and fam not in GRAPH_FAMILIES
+    key = _cache_key(bench, fam) if use_cache else ""
+    cached = Path(cache_dir) / f"features_{fam}_{key}.npz" if use_cache else None
+    loaded = _load_cached(cached, key, len(bench)) if cached is not None else None
+    if loaded is not None:
+        X, names, groups = loaded
+    else:
+        fn = FEATURE_FAMILIES[fam]
+        kw = {"progress": False} if not progress and _takes_options(fn) else {}
+        if "features" in inspect.signature(fn).parameters:
+            kw["features"] = features
+        X, names, groups = fn(bench, **kw)
+    if X.shape != (len(bench), len(names)):
+        raise ValueError(f"feature family {fam!r} returned shape {X.shape} for "
+                         f"{len(bench)} archs and {len(names)} names")
+    groups = _check_groups(fam, groups, len(names))
+    if cached is not None and loaded is None:
+        _save_cached(cached, key, X, names, groups)
+    return X, names, groups
+
+
 def build_features(bench: Benchmark, families: str | Sequence[str],
                    cache_dir: str | Path | None = None, progress: bool = True,
                    graphs: bool = False) -> tuple[np.ndarray, list[str], Groups]:
@@ -304,8 +336,6 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
     repeated = sorted({f for f in families if families.count(f) > 1})
     if repeated:
         raise ValueError(f"feature families {repeated} are listed more than once")
-    blocks, names, groups = [], [], {}
-    offset = 0
     for fam in families:
         if fam not in FEATURE_FAMILIES:
             known = ", ".join(FEATURE_FAMILIES)
@@ -313,22 +343,18 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         if fam in GRAPH_FAMILIES and not graphs:
             raise ValueError(f"feature family {fam!r} holds graphs, not numeric features: it "
                              "is only for graph predictors (gnn) in the benchmark runner")
-        use_cache = bool(cache_dir) and fam not in GRAPH_FAMILIES
-        key = _cache_key(bench, fam) if use_cache else ""
-        cached = Path(cache_dir) / f"features_{fam}_{key}.npz" if use_cache else None
-        loaded = _load_cached(cached, key, len(bench)) if cached is not None else None
-        if loaded is not None:
-            X, fam_names, fam_groups = loaded
-        else:
-            fn = FEATURE_FAMILIES[fam]
-            quiet = not progress and _takes_options(fn)
-            X, fam_names, fam_groups = fn(bench, progress=False) if quiet else fn(bench)
-        if X.shape != (len(bench), len(fam_names)):
-            raise ValueError(f"feature family {fam!r} returned shape {X.shape} for "
-                             f"{len(bench)} archs and {len(fam_names)} names")
-        fam_groups = _check_groups(fam, fam_groups, len(fam_names))
-        if cached is not None and loaded is None:
-            _save_cached(cached, key, X, fam_names, fam_groups)
+    computed: dict[str, tuple[np.ndarray, list[str], Groups]] = {}
+
+    def family(fam: str) -> tuple[np.ndarray, list[str], Groups]:
+        if fam not in computed:
+            computed[fam] = _family_matrix(bench, fam, cache_dir, progress,
+                                           lambda other: family(other)[0])
+        return computed[fam]
+
+    blocks, names, groups = [], [], {}
+    offset = 0
+    for fam in families:
+        X, fam_names, fam_groups = family(fam)
         groups[fam] = list(range(offset, offset + len(fam_names)))
         if len(fam_groups) > 1:
             for g, cols in fam_groups.items():

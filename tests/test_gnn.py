@@ -625,6 +625,25 @@ def test_runner_pretrained_graph_with_gnn_pretrained(toy_bench, tmp_path):
     assert df["kendall_tau"].notna().all() and (df["kendall_tau"] > 0.3).all()
 
 
+def test_pretrained_graph_reuses_the_feature_sets_graf_all(toy_bench, monkeypatch):
+    import nasperf.eval.features as features
+
+    calls = []
+    graf_all = features.FEATURE_FAMILIES["graf_all"]
+
+    def counted(bench, **kw):
+        calls.append(1)
+        return graf_all(bench, **kw)
+
+    monkeypatch.setitem(features.FEATURE_FAMILIES, "graf_all", counted)
+    X, names, groups = build_features(toy_bench, "pretrained_graph+graf_all+zc", graphs=True,
+                                      progress=False)
+    assert len(calls) == 1  # the pretraining targets and the columns: one computation
+    assert X.shape[1] == 1 + len(groups["graf_all"]) + len(groups["zc"])
+    alone, _, _ = build_features(toy_bench, "pretrained_graph", graphs=True, progress=False)
+    assert len(calls) == 2 and alone.shape == (len(toy_bench), 1)
+
+
 def test_auto_gnn_pretrained_gives_its_gnn_the_carried_backbone_and_the_proxies(toy_bench):
     from nasperf.predictors.select import GNN_PRETRAINED_CANDIDATES, Candidate, CVSelectPredictor
 
