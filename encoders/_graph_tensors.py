@@ -39,7 +39,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 import nasperf
-from nasperf._io import atomic_open
+from nasperf._io import atomic_open, source_fingerprint
 from nasperf._utils import cache_root, import_optional, resolve_device, torch_seed
 from nasperf.searchspaces import ArchGraph, SearchSpace
 from nasperf.searchspaces.graph import graphs_of, parse_graph_or_arch
@@ -427,6 +427,8 @@ class PretrainedGraphEncoder(ArchEncoder):
         key = cache_key({
             "encoder": type(self).__name__, "version": CHECKPOINT_VERSION, "space": space_name,
             "package": nasperf.__version__,
+            "code": source_fingerprint("searchspaces", "encoders._graph_tensors",
+                                       type(self).__module__.removeprefix("nasperf.")),
             "random_state": seed, "params": params, "vocab": vocab, "max_nodes": max_nodes,
             "data": fingerprint(graphs),
         })

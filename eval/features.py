@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 import nasperf
-from nasperf._io import atomic_open, content_hash
+from nasperf._io import atomic_open, content_hash, source_fingerprint
 from nasperf.searchspaces import Benchmark
 
 log = logging.getLogger(__name__)
@@ -203,11 +203,16 @@ def benchmark_fingerprint(bench: Benchmark, targets: bool = True) -> str:
     return h.hexdigest()[:20]
 
 
+#: The code that computes the numeric families (the layers below the runner, and this module).
+FEATURE_CODE = ("searchspaces", "encoders", "graphfeatures", "zerocost", "eval.features")
+
+
 def _cache_key(bench: Benchmark, family: str) -> str:
     """Cache key of one family's matrix: the family, the benchmark's architectures and
-    proxies (everything a family may read, the targets excepted) and the package version."""
+    proxies (everything a family may read, the targets excepted), the package version and
+    the source code that computes the features (:data:`FEATURE_CODE`)."""
     return content_hash("features", family, benchmark_fingerprint(bench, targets=False),
-                        nasperf.__version__, length=20)
+                        nasperf.__version__, source_fingerprint(*FEATURE_CODE), length=20)
 
 
 def split_families(families: str | Sequence[str]) -> list[str]:
@@ -305,13 +310,14 @@ def build_features(bench: Benchmark, families: str | Sequence[str],
         (``"graf+zc"``). Each family may appear once.
     cache_dir : path, optional
         Cache each family's matrix, names and groups as ``.npz`` there, keyed by the family,
-        a hash of every architecture string and proxy value of ``bench`` and the package
-        version (:func:`benchmark_fingerprint`). Entries are written atomically and checked
-        on read; a stale, truncated or corrupt entry is recomputed (with a warning). A
-        family is known by its name only: a family added to :data:`FEATURE_FAMILIES` with
-        other options must get another name (``"noise1000"``, not ``"noise"``), or the
-        cache (and the runner's resume key, which holds the feature-set name) would
-        reuse the other one's values.
+        a hash of every architecture string and proxy value of ``bench``
+        (:func:`benchmark_fingerprint`), the package version and a hash of the code that
+        computes features (an edited encoder's cached features are not reused). Entries
+        are written atomically and checked on read; a stale, truncated or corrupt entry is
+        recomputed (with a warning). A family is known by its name only: a family added
+        to :data:`FEATURE_FAMILIES` with other options must get another name
+        (``"noise1000"``, not ``"noise"``), or the cache (and the runner's resume key,
+        which holds the feature-set name) would reuse the other one's values.
     progress : bool
         ``False`` turns off the encoders' progress bars (passed as ``progress=False`` to
         every family that forwards options to an encoder); ``True`` keeps their defaults.

@@ -13,12 +13,17 @@ Private infrastructure shared by every nasperf package that writes results or ca
   line (a kill during the write, a copy cut short) is detected on read and dropped with a
   warning, never counted as a record.
 - :func:`content_hash`: a stable SHA-256 of JSON-serialisable parts, for cache keys.
+- :func:`source_fingerprint`: a hash of the source code of nasperf packages, for the keys of
+  caches whose content that code computes (an editable install changes its code without
+  changing its version number).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -184,3 +189,29 @@ def content_hash(*parts: Any, length: int = 16) -> str:
     """
     payload = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:length]
+
+
+@functools.cache
+def source_fingerprint(*modules: str, package: str = "nasperf") -> str:
+    """First 16 hex digits of the SHA-256 of the source files of ``modules`` of ``package``.
+
+    ``modules`` are names inside the package (``"encoders"``, ``"eval.features"``); a
+    subpackage stands for every ``.py`` file under it. Any change to one of those files changes
+    the fingerprint, so a cache keyed by it is computed again rather than reused after a
+    code change. Computed once per process (the code a process runs is the code it imported).
+    """
+    h = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(f"{package}.{name}")
+        if spec is None or not (spec.origin or spec.submodule_search_locations):
+            raise ValueError(f"{package}.{name} is not a module of this installation")
+        if spec.submodule_search_locations:
+            roots = [Path(r) for r in spec.submodule_search_locations]
+            files = sorted((f.relative_to(r).as_posix(), f) for r in roots for f in r.rglob("*.py"))
+        else:
+            files = [(Path(spec.origin).name, Path(spec.origin))]
+        h.update(f"{name}\n".encode())
+        for rel, f in files:
+            h.update(f"{rel}\n".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]

@@ -44,6 +44,21 @@ def test_feature_cache_is_keyed_by_content(toy_bench, tmp_path):
     assert benchmark_fingerprint(y2) != benchmark_fingerprint(toy_bench)
 
 
+def test_feature_cache_is_not_reused_by_other_feature_code(toy_bench, tmp_path, monkeypatch):
+    import nasperf.eval.features as features
+
+    build_features(toy_bench, "onehot", cache_dir=tmp_path)
+    calls = []
+    onehot = features.FEATURE_FAMILIES["onehot"]
+    monkeypatch.setitem(features.FEATURE_FAMILIES, "onehot",
+                        lambda bench, **kw: calls.append(1) or onehot(bench, **kw))
+    build_features(toy_bench, "onehot", cache_dir=tmp_path)
+    assert calls == []  # same code: the cached matrix
+    monkeypatch.setattr(features, "source_fingerprint", lambda *modules: "edited")
+    build_features(toy_bench, "onehot", cache_dir=tmp_path)
+    assert calls == [1] and len(list(tmp_path.glob("features_onehot_*.npz"))) == 2
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "wrong_shape"])
 def test_corrupt_feature_cache_is_recomputed_with_a_warning(toy_bench, tmp_path, damage,
                                                            caplog):

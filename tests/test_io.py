@@ -2,6 +2,7 @@
 
 import multiprocessing as mp
 import os
+import sys
 
 import pytest
 
@@ -12,6 +13,7 @@ from nasperf._io import (
     atomic_write,
     content_hash,
     output_lock,
+    source_fingerprint,
 )
 
 
@@ -67,3 +69,25 @@ def test_content_hash_is_stable_and_order_free_for_dicts():
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
     assert content_hash("x", 1) != content_hash("x", 2)
     assert len(content_hash("x", length=8)) == 8
+
+
+def test_source_fingerprint_follows_every_file_of_the_code(tmp_path, monkeypatch):
+    pkg = tmp_path / "fp_pkg"
+    (pkg / "sub").mkdir(parents=True)
+    for f in ("__init__.py", "a.py", "sub/__init__.py", "sub/b.py"):
+        (pkg / f).write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fp_pkg", raising=False)
+
+    def fingerprint(*modules):
+        source_fingerprint.cache_clear()
+        return source_fingerprint(*modules, package="fp_pkg")
+
+    both = fingerprint("a", "sub")
+    assert fingerprint("a", "sub") == both and fingerprint("a") != both
+    (pkg / "sub" / "b.py").write_text("x = 2\n")  # a file deep in a subpackage
+    assert fingerprint("a", "sub") != both and fingerprint("a") == fingerprint("a")
+    with pytest.raises(ValueError, match="fp_pkg.nope is not a module"):
+        fingerprint("nope")
+    source_fingerprint.cache_clear()
+    assert len(source_fingerprint("eval.features")) == 16  # the installed package

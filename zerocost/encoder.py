@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 import nasperf
-from nasperf._io import RecordLog
+from nasperf._io import RecordLog, source_fingerprint
 from nasperf._utils import torch_seed
 
 from .core import compute_proxies
@@ -192,7 +192,8 @@ class ZeroCostEncoder(TransformerMixin, BaseEstimator):
         if self.cache_dir is None:
             return None
         extra = json.dumps({"model_kwargs": self.model_kwargs or {},
-                            "options": self.options or {}, "version": nasperf.__version__},
+                            "options": self.options or {}, "version": nasperf.__version__,
+                            "code": source_fingerprint("searchspaces", "zerocost")},
                            sort_keys=True, default=repr)
         digest = hashlib.sha1(extra.encode()).hexdigest()[:8]
         name = f"{self.space_.name}__{tag}__seed{self.random_state}__{digest}.log"

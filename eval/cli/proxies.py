@@ -239,7 +239,7 @@ def _run_sharded(args: argparse.Namespace, executor: Any, space: Any, archs: lis
 
     import nasperf
     from nasperf import executors
-    from nasperf._io import content_hash
+    from nasperf._io import content_hash, source_fingerprint
     from nasperf.zerocost.tools import score_archs
 
     data = str(args.data.resolve()) if args.data is not None else None
@@ -249,7 +249,8 @@ def _run_sharded(args: argparse.Namespace, executor: Any, space: Any, archs: lis
               "data": (hashlib.sha256(args.data.read_bytes()).hexdigest()[:16]
                        if data else None),
               "device": args.device, "shard_size": args.shard_size,
-              "version": nasperf.__version__}
+              "version": nasperf.__version__,
+              "code": source_fingerprint("searchspaces", "zerocost")}
     strings = [space.to_string(a) for a in archs]
     shards = []
     for start in range(0, len(strings), args.shard_size):
