@@ -99,6 +99,10 @@ TUNE_GRID: dict[str, dict] = {
         "backbone": "pretrained", "backbone_lr": 1e-5, "n_ensemble": 5, "dropout": 0.1},
     "pretrained_backbone_lr_1e-5_dropout_0.2": {"backbone": "pretrained", "backbone_lr": 1e-5,
                                                 "dropout": 0.2},
+    # attention layers instead of GIN layers, and members alternating GIN and GAT (FLAN-style)
+    "gat": {"backbone": "gat"},
+    "gin+gat": {"backbone": "gin+gat"},
+    "gin+gat_6_members": {"backbone": "gin+gat", "n_ensemble": 6},
     # the same, trained on the normal scores of the targets' ranks (see RANK_TARGET_SETTINGS)
     "rank_targets": {},
     "pretrained_rank_targets": {"backbone": "pretrained"},

@@ -1,4 +1,4 @@
-"""A graph neural predictor: an ensemble of GIN regressors on torch-geometric graphs.
+"""A graph neural predictor: an ensemble of GIN (or GAT) regressors on torch-geometric graphs.
 
 Input
 -----
@@ -26,7 +26,9 @@ input to output) and a second GIN over the reversed edges, so a node sees its an
 its descendants through separate weights; ``"forward"`` uses the edges as given. The graph
 embedding concatenates the pooled (``pool="add"`` or ``"mean"``) node states of every layer;
 the head, an MLP ``head_hidden -> 1``, takes it together with the standardised global
-features.
+features. ``backbone="gat"`` puts ``GATv2Conv`` attention layers in place of the GIN layers
+(:class:`GATBackbone`); ``"gin+gat"`` alternates the two over the ensemble members; more
+encoders are added with :func:`register_backbone`.
 
 Training
 --------
@@ -265,6 +267,55 @@ class GINBackbone(nn.Module):
         return torch.cat(pooled, dim=1)
 
 
+class GATBackbone(nn.Module):
+    """A graph-attention encoder with the interface of :class:`GINBackbone`: the same linear
+    node embedding, edge directions and readout, with ``GATv2Conv`` layers (``heads``
+    attention heads of width ``hidden // heads``, concatenated, self-loops added) in place of
+    the GIN layers."""
+
+    def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool,
+                 heads: int = 4):
+        super().__init__()
+        _, gnn = _pyg()
+        if hidden % heads:
+            raise ValueError(f"hidden_dim {hidden} must be a multiple of the {heads} heads")
+        self.pool = pool
+        self.in_dim = d_node
+        self.out_dim = hidden * n_layers
+        self.embed = nn.Linear(d_node, hidden)
+
+        def gat() -> nn.Module:
+            return gnn.GATv2Conv(hidden, hidden // heads, heads=heads)
+
+        self.convs = nn.ModuleList(gat() for _ in range(n_layers))
+        self.rconvs = nn.ModuleList(gat() for _ in range(n_layers)) if both else None
+
+    forward = GINBackbone.forward
+
+
+#: Backbone name -> builder ``(d_node, hidden, n_layers, pool, both) -> module`` with the
+#: interface of :class:`GINBackbone` (see :func:`register_backbone`).
+BACKBONES: dict[str, Any] = {"gin": GINBackbone, "gat": GATBackbone}
+
+
+def register_backbone(name: str, builder: Any) -> None:
+    """Make ``GNNPredictor(backbone=name)`` build its members' encoders with ``builder(d_node,
+    hidden_dim, n_layers, pool, both_directions)``; ``name`` must be new and may not be
+    ``"pretrained"``."""
+    if name in BACKBONES or name == "pretrained" or "+" in name:
+        raise ValueError(f"backbone name {name!r} is taken or reserved")
+    BACKBONES[name] = builder
+
+
+def _backbone_names(backbone: Any) -> list[str] | None:
+    """The registry names of ``backbone`` (``"gin"``, ``"gin+gat"``), or None when it is not
+    made of registry names."""
+    if not isinstance(backbone, str) or backbone == "pretrained":
+        return None
+    names = backbone.split("+")
+    return names if all(n in BACKBONES for n in names) else None
+
+
 def normal_scores(values: Any) -> np.ndarray:
     """Each column's ranks (ties averaged) as standard normal scores, shape kept; NaN and inf
     entries become NaN. For heavy-tailed columns such as zero-cost proxies."""
@@ -428,9 +479,12 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         member on all of it for ``max_epochs`` (``benchmarks/bench_gnn.py --tune``).
     validation_fraction : float, default 0.2
     patience : int, default 20
-    backbone : "gin", "pretrained" or torch.nn.Module, default "gin"
+    backbone : str or torch.nn.Module, default "gin"
         The graph encoder: ``"gin"`` builds the GIN of the module docstring (from
-        ``hidden_dim``, ``n_layers``, ``pool``, ``edge_direction``); a module (interface of
+        ``hidden_dim``, ``n_layers``, ``pool``, ``edge_direction``), ``"gat"`` the same
+        with attention layers (:class:`GATBackbone`), any name of :data:`BACKBONES` its
+        builder; names joined with ``+`` (``"gin+gat"``) take turns over the members, a
+        mixed ensemble; a module (interface of
         :class:`GINBackbone`: ``forward(x, edge_index, batch, n_graphs) -> [n_graphs,
         out_dim]``, attribute ``out_dim``, optionally ``in_dim``) is copied into every member
         and fine-tuned with the head, e.g. arch2vec's encoder pretrained without labels
@@ -571,9 +625,10 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         return y
 
     def _resolve_backbone(self, graphs: list) -> nn.Module | None:
-        """The pretrained backbone to fine-tune (a CPU copy), or None for a new GIN."""
+        """The pretrained backbone to fine-tune (a CPU copy), or None for new encoders built
+        from registry names."""
         bb = self.backbone
-        if isinstance(bb, str) and bb == "gin":
+        if _backbone_names(bb) is not None:
             return None
         if isinstance(bb, str) and bb == "pretrained":
             carried = [getattr(g, "backbone", None) for g in graphs]
@@ -585,7 +640,8 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
                     + ("none" if carried[0] is None else "different ones"))
             bb = carried[0]
         if not isinstance(bb, nn.Module) or not isinstance(getattr(bb, "out_dim", None), int):
-            raise ValueError(f"backbone must be 'gin', 'pretrained' or a torch module with "
+            raise ValueError(f"backbone must be a name of {sorted(BACKBONES)} (several "
+                             f"joined with '+'), 'pretrained' or a torch module with "
                              f"an integer out_dim and forward(x, edge_index, batch, n_graphs) "
                              f"-> [n_graphs, out_dim]; got {bb!r:.80}")
         in_dim = getattr(bb, "in_dim", None)
@@ -630,26 +686,30 @@ class GNNPredictor(UncertaintyMixin, BasePredictor):
         packed = _Packed(graphs, (u - self.u_mean_) / self.u_scale_, dev)
         ty = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=dev)
         self.estimators_, self.calibration_, self.n_epochs_ = [], [], []
-        for seed in seeds_from(self.random_state, self.n_ensemble):
-            net, cal, epochs = self._fit_member(packed, ty, seed)
+        for member, seed in enumerate(seeds_from(self.random_state, self.n_ensemble)):
+            net, cal, epochs = self._fit_member(packed, ty, seed, member)
             self.estimators_.append(net)
             self.calibration_.append(cal)
             self.n_epochs_.append(epochs)
 
-    def _new_net(self):
+    def _new_net(self, member: int):
+        """Member ``member``'s network: the pretrained backbone copied, or the next encoder
+        of the registry names."""
         if self.pretrained_ is not None:
             backbone = copy.deepcopy(self.pretrained_)
         else:
-            backbone = GINBackbone(self.n_node_features_, int(self.hidden_dim),
-                                   int(self.n_layers), self.pool, self.edge_direction == "both")
+            names = _backbone_names(self.backbone)
+            backbone = BACKBONES[names[member % len(names)]](
+                self.n_node_features_, int(self.hidden_dim), int(self.n_layers), self.pool,
+                self.edge_direction == "both")
         return _GraphRegressor(backbone, self.n_global_features_, tuple(self.head_hidden),
                                float(self.dropout))
 
-    def _fit_member(self, packed: _Packed, ty, seed: int):
+    def _fit_member(self, packed: _Packed, ty, seed: int, member: int = 0):
         n = packed.n
         loss_fn = torch.nn.functional.mse_loss if self.loss == "mse" else _pairwise_loss
         with torch_seed(seed, ty.device) as gen:
-            net = self._new_net().to(ty.device)
+            net = self._new_net(member).to(ty.device)
             perm = torch.randperm(n, generator=gen)
             n_val = max(1, int(round(self.validation_fraction * n)))
             use_val = self.early_stopping and n >= 4

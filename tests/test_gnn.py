@@ -27,10 +27,13 @@ from nasperf.eval.features import build_features  # noqa: E402
 from nasperf.eval.runner import run_benchmark  # noqa: E402
 from nasperf.predictors import GNNPredictor, get_predictor  # noqa: E402
 from nasperf.predictors.gnn import (  # noqa: E402
+    BACKBONES,
+    GATBackbone,
     GINBackbone,
     _Packed,
     normal_scores,
     pretrain_gin,
+    register_backbone,
     split_graph_input,
 )
 from nasperf.searchspaces import ArchGraph, InvalidArchitectureError, get_space  # noqa: E402
@@ -223,6 +226,50 @@ def test_random_state_determinism(nb201):
     state = torch.random.get_rng_state()
     GNNPredictor(random_state=5, **TINY).fit(graphs[:20], y[:20])
     assert torch.equal(state, torch.random.get_rng_state())  # the global RNG is untouched
+
+
+def test_gat_and_mixed_ensembles_learn_deterministically_on_graphs_of_any_size(nb201):
+    _, graphs, y = nb201
+    kw = {**TINY, "max_epochs": 60}
+    gat = GNNPredictor(backbone="gat", random_state=0, **kw).fit(graphs[:120], y[:120])
+    assert [type(m.backbone) for m in gat.estimators_] == [GATBackbone] * 2
+    assert kendall_tau(y[120:], gat.predict(graphs[120:])) > 0.6
+    again = GNNPredictor(backbone="gat", random_state=0, **kw).fit(graphs[:120], y[:120])
+    assert np.array_equal(gat.predict(graphs[120:]), again.predict(graphs[120:]))
+    mixed = GNNPredictor(backbone="gin+gat", random_state=0, **{**kw, "n_ensemble": 3})
+    mixed.fit(graphs[:120], y[:120])
+    assert [type(m.backbone) for m in mixed.estimators_] == [GINBackbone, GATBackbone,
+                                                             GINBackbone]
+    assert mixed.predict(graphs[120:], return_std=True)[1].min() > 0
+    data = GraphDataEncoder("nb101").fit_transform(get_space("nb101").sample(30, seed=1))
+    sizes = {d.num_nodes for d in data}
+    assert len(sizes) >= 3  # graphs of different sizes batch without padding
+    pred = GNNPredictor(backbone="gat", random_state=0, **TINY).fit(data, np.arange(30.0))
+    assert np.isfinite(pred.predict(data)).all()
+    with pytest.raises(ValueError, match="multiple of the 4 heads"):
+        GNNPredictor(backbone="gat", **{**TINY, "hidden_dim": 18}).fit(graphs[:20], y[:20])
+    with pytest.raises(ValueError, match=r"backbone must be a name of \['gat', 'gin'\]"):
+        GNNPredictor(backbone="gin+gcn", **TINY).fit(graphs[:20], y[:20])
+
+
+def test_register_backbone(nb201, monkeypatch):
+    import nasperf.predictors.gnn as gnn
+
+    _, graphs, y = nb201
+    monkeypatch.setattr(gnn, "BACKBONES", dict(BACKBONES))  # the registry after the test
+    built = []
+
+    def wide_gin(d_node, hidden, n_layers, pool, both):
+        built.append((hidden, n_layers))
+        return GINBackbone(d_node, 2 * hidden, n_layers, pool, both)
+
+    register_backbone("wide_gin", wide_gin)
+    assert "wide_gin" in gnn.BACKBONES and "wide_gin" not in BACKBONES
+    model = GNNPredictor(backbone="wide_gin", random_state=0, **TINY).fit(graphs[:20], y[:20])
+    assert built == [(16, 2)] * 2 and model.estimators_[0].backbone.out_dim == 64
+    for taken in ("gin", "pretrained", "a+b"):
+        with pytest.raises(ValueError, match="taken or reserved"):
+            register_backbone(taken, wide_gin)
 
 
 def test_early_stopping_uses_an_inner_split(nb201):
