@@ -476,7 +476,7 @@ def test_pretrained_backbone_errors(a2v, nb201):
     plain = nb201[1]
     with pytest.raises(ValueError, match="carry as data.backbone.*carry none"):
         GNNPredictor(backbone="pretrained", **TINY).fit(plain[:20], y[:20])
-    with pytest.raises(ValueError, match="backbone must be 'gin', 'pretrained' or a torch"):
+    with pytest.raises(ValueError, match=r"name of \['gat', 'gin'\].*'pretrained' or a torch"):
         GNNPredictor(backbone="arch2vec", **TINY).fit(plain[:20], y[:20])
     with pytest.raises(ValueError, match="takes 8 node features, the graphs have 6"):
         GNNPredictor(backbone=graphs[0].backbone, **TINY).fit(plain[:20], y[:20])
