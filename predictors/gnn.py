@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -227,30 +227,20 @@ class _Packed:
         return self.x[nodes], edges, batch, u, len(idx)
 
 
-class GINBackbone(nn.Module):
-    """The GIN graph encoder of the module docstring: graphs -> one vector per graph.
+class _StackedBackbone(nn.Module):
+    """A linear node embedding, ``n_layers`` message-passing layers made by ``conv()`` (with
+    ``both``, each summed with a second one over the reversed edges; ReLU after each) and the
+    pooled node states of every layer concatenated: ``[n_graphs, hidden * n_layers]``."""
 
-    The graph-backbone interface (shared with pretrained backbones such as
-    :meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`):
-    ``forward(x, edge_index, batch, n_graphs) -> [n_graphs, out_dim]`` on a PyG mini-batch
-    (node features ``[n_nodes, d_node]``, edges ``[2, n_edges]``, the graph of every node
-    ``[n_nodes]``), with the attribute ``out_dim``.
-    """
-
-    def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool):
+    def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool,
+                 conv: Callable[[], nn.Module]):
         super().__init__()
-        _, gnn = _pyg()
         self.pool = pool
         self.in_dim = d_node
         self.out_dim = hidden * n_layers
         self.embed = nn.Linear(d_node, hidden)
-
-        def gin() -> nn.Module:
-            return gnn.GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
-                                             nn.Linear(hidden, hidden)), train_eps=True)
-
-        self.convs = nn.ModuleList(gin() for _ in range(n_layers))
-        self.rconvs = nn.ModuleList(gin() for _ in range(n_layers)) if both else None
+        self.convs = nn.ModuleList(conv() for _ in range(n_layers))
+        self.rconvs = nn.ModuleList(conv() for _ in range(n_layers)) if both else None
 
     def forward(self, x, edge_index, batch, n_graphs: int):
         _, gnn = _pyg()
@@ -267,7 +257,27 @@ class GINBackbone(nn.Module):
         return torch.cat(pooled, dim=1)
 
 
-class GATBackbone(nn.Module):
+class GINBackbone(_StackedBackbone):
+    """The GIN graph encoder of the module docstring: graphs -> one vector per graph.
+
+    The graph-backbone interface (shared with pretrained backbones such as
+    :meth:`nasperf.encoders.Arch2VecEncoder.graph_backbone`):
+    ``forward(x, edge_index, batch, n_graphs) -> [n_graphs, out_dim]`` on a PyG mini-batch
+    (node features ``[n_nodes, d_node]``, edges ``[2, n_edges]``, the graph of every node
+    ``[n_nodes]``), with the attribute ``out_dim``.
+    """
+
+    def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool):
+        _, gnn = _pyg()
+
+        def gin() -> nn.Module:
+            return gnn.GINConv(nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
+                                             nn.Linear(hidden, hidden)), train_eps=True)
+
+        super().__init__(d_node, hidden, n_layers, pool, both, gin)
+
+
+class GATBackbone(_StackedBackbone):
     """A graph-attention encoder with the interface of :class:`GINBackbone`: the same linear
     node embedding, edge directions and readout, with ``GATv2Conv`` layers (``heads``
     attention heads of width ``hidden // heads``, concatenated, self-loops added) in place of
@@ -275,22 +285,14 @@ class GATBackbone(nn.Module):
 
     def __init__(self, d_node: int, hidden: int, n_layers: int, pool: str, both: bool,
                  heads: int = 4):
-        super().__init__()
         _, gnn = _pyg()
         if hidden % heads:
             raise ValueError(f"hidden_dim {hidden} must be a multiple of the {heads} heads")
-        self.pool = pool
-        self.in_dim = d_node
-        self.out_dim = hidden * n_layers
-        self.embed = nn.Linear(d_node, hidden)
 
         def gat() -> nn.Module:
             return gnn.GATv2Conv(hidden, hidden // heads, heads=heads)
 
-        self.convs = nn.ModuleList(gat() for _ in range(n_layers))
-        self.rconvs = nn.ModuleList(gat() for _ in range(n_layers)) if both else None
-
-    forward = GINBackbone.forward
+        super().__init__(d_node, hidden, n_layers, pool, both, gat)
 
 
 #: Backbone name -> builder ``(d_node, hidden, n_layers, pool, both) -> module`` with the
